@@ -1,0 +1,1 @@
+pytest_plugins = ["vv_llm.testing.pytest_plugin"]

@@ -1,0 +1,97 @@
+"""Assemble stream deltas into one :class:`ChatCompletionMessage`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vv_llm.types.messages import (
+    ChatCompletionDeltaMessage,
+    ChatCompletionMessage,
+    FunctionCall,
+    ToolCall,
+    Usage,
+)
+
+
+class StreamAccumulator:
+    """Collects deltas; ``message()`` is the reply so far, with tool-call fragments joined."""
+
+    __slots__ = (
+        "chunks",
+        "content",
+        "endpoint_id",
+        "finish_reason",
+        "id",
+        "model",
+        "provider_content",
+        "raw",
+        "reasoning",
+        "tools",
+        "usage",
+    )
+
+    def __init__(self, endpoint_id: str | None = None) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.tools: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.provider_content: list[dict[str, Any]] | None = None
+        self.raw: dict[str, Any] | None = None
+        self.chunks = 0
+        self.id: str | None = None
+        self.model: str | None = None
+        self.endpoint_id = endpoint_id
+
+    def add(self, delta: ChatCompletionDeltaMessage) -> None:
+        self.chunks += 1
+        if delta.content:
+            self.content.append(delta.content)
+        if delta.reasoning_content:
+            self.reasoning.append(delta.reasoning_content)
+        if delta.tool_calls:
+            for fragment in delta.tool_calls:
+                slot = self.tools.setdefault(fragment.index, {"id": None, "name": "", "arguments": []})
+                if fragment.id:
+                    slot["id"] = fragment.id
+                if fragment.function is not None:
+                    if fragment.function.name:
+                        slot["name"] += fragment.function.name
+                    if fragment.function.arguments:
+                        slot["arguments"].append(fragment.function.arguments)
+        if delta.finish_reason:
+            self.finish_reason = delta.finish_reason
+        if delta.usage is not None:
+            self.usage = delta.usage
+        if delta.provider_content:
+            self.provider_content = delta.provider_content
+        if delta.raw_response is not None:
+            self.raw = delta.raw_response
+            if self.id is None:
+                self.id = delta.raw_response.get("id")
+            if self.model is None:
+                self.model = delta.raw_response.get("model")
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self.content or self.reasoning or self.tools)
+
+    def message(self) -> ChatCompletionMessage:
+        tool_calls = None
+        if self.tools:
+            tool_calls = [
+                ToolCall(id=slot["id"] or f"call_{index}", function=FunctionCall(name=slot["name"], arguments="".join(slot["arguments"])))
+                for index, slot in sorted(self.tools.items())
+            ]
+        return ChatCompletionMessage(
+            content="".join(self.content) if self.content or not tool_calls else None,
+            reasoning_content="".join(self.reasoning) if self.reasoning else None,
+            tool_calls=tool_calls,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            id=self.id,
+            model=self.model,
+            endpoint_id=self.endpoint_id,
+            provider_content=self.provider_content,
+            raw_response=self.raw,
+        )

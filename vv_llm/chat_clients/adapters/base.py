@@ -1,0 +1,193 @@
+"""The contract every provider adapter implements.
+
+Adapters are sans-IO: they turn a :class:`CallParams` into an :class:`HttpRequest`, and the
+provider's bytes back into vv-llm's types. Sending, retrying, endpoint choice and rate limits
+happen around them (``vv_llm.chat_clients.engine``), once for every provider, sync and async.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vv_llm.errors import ProviderError, ResponseParseError, status_error_class
+
+if TYPE_CHECKING:
+    from vv_llm.settings.store import ResolvedEndpoint
+    from vv_llm.types.enums import BackendType
+    from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """A complete (non-streamed, or error) HTTP response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class CallParams:
+    """One call, normalised: OpenAI-format messages and the common parameters."""
+
+    messages: list[dict[str, Any]]
+    model_id: str
+    stream: bool = False
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
+    stop: str | list[str] | None = None
+    thinking: bool | dict[str, Any] | None = None
+    """Reasoning switch: True/False, or provider options such as ``{"budget_tokens": 2048}``."""
+    reasoning_effort: str | None = None
+    prompt_cache: bool = False
+    """Ask for provider prompt caching where it is opt-in (Anthropic cache_control)."""
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class StreamDecoder(ABC):
+    """Turns a provider's streamed bytes into deltas. One per stream."""
+
+    done: bool = False
+    """True once the provider signalled the normal end of the stream."""
+
+    @abstractmethod
+    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
+        """Consume the next bytes; return the deltas they complete."""
+
+    def close(self) -> list[ChatCompletionDeltaMessage]:
+        """The connection ended; flush anything buffered."""
+        return []
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Adapter(ABC):
+    """Translate between vv-llm's types and one provider protocol, for one endpoint."""
+
+    provider: str = "openai"
+
+    def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
+        self.backend = backend
+        self.endpoint = endpoint
+
+    @abstractmethod
+    def build_request(self, call: CallParams) -> HttpRequest: ...
+
+    @abstractmethod
+    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage: ...
+
+    @abstractmethod
+    def stream_decoder(self) -> StreamDecoder: ...
+
+    def refresh_due(self) -> bool:
+        """True when credentials must be refreshed (a blocking call) before the next request."""
+        return False
+
+    def refresh(self) -> None:
+        """Refresh credentials. May block: the async client runs it in a worker thread."""
+
+    # -- errors --------------------------------------------------------------------------
+    def error_message(self, body: Any) -> tuple[str | None, str | None]:
+        """(message, error type/code) from the provider's error body."""
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            if isinstance(error, dict):
+                return error.get("message") or error.get("msg"), error.get("type") or error.get("code") or error.get("status")
+            if isinstance(error, str):
+                return error, None
+        if isinstance(body, str) and body:
+            return body[:500], None
+        return None, None
+
+    def error_from_response(self, response: HttpResponse) -> ProviderError:
+        """The typed error for an HTTP error response."""
+        from vv_llm.errors import ContentFilteredError, ContextLengthExceededError
+
+        try:
+            body: Any = json.loads(response.body) if response.body else None
+        except ValueError:
+            body = response.body.decode("utf-8", "replace")
+        message, kind = self.error_message(body)
+        status = response.status
+        cls: type[ProviderError] = status_error_class(status)
+        text = f"{message or ''} {kind or ''}".lower()
+        if status in (400, 413) and (
+            ("context" in text and ("length" in text or "window" in text)) or "too many tokens" in text or "prompt is too long" in text
+        ):
+            cls = ContextLengthExceededError
+        elif status == 400 and ("content_filter" in text or "content management policy" in text or "safety" in text):
+            cls = ContentFilteredError
+        return cls(
+            f"{self.provider} returned HTTP {status}: {message or 'no message'}",
+            provider=self.provider,
+            endpoint_id=self.endpoint.id,
+            status=status,
+            request_id=request_id_of(response.headers),
+            body=body,
+            retry_after=retry_after_of(response.headers),
+        )
+
+    def stream_error(self, payload: Any) -> ProviderError:
+        """The typed error for an error event inside a stream."""
+        from vv_llm.errors import ServerError
+
+        message, kind = self.error_message(payload)
+        cls = ServerError if kind and ("overload" in str(kind).lower() or "server" in str(kind).lower()) else ProviderError
+        return cls(f"{self.provider} stream error: {message or payload!r}", provider=self.provider, endpoint_id=self.endpoint.id)
+
+    def parse_error(self, detail: str) -> ResponseParseError:
+        return ResponseParseError(f"{self.provider}: {detail}", provider=self.provider, endpoint_id=self.endpoint.id)
+
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-goog-request-id", "x-acs-request-id")
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from datetime import datetime, timezone
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

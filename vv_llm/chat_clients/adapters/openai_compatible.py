@@ -1,0 +1,264 @@
+"""OpenAI Chat Completions protocol: OpenAI, Azure OpenAI and every compatible backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.sse import SSEParser
+from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
+from vv_llm.types.enums import BackendType
+from vv_llm.types.messages import (
+    ChatCompletionDeltaMessage,
+    ChatCompletionMessage,
+    FunctionCall,
+    FunctionCallDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+# Backends that accept ``stream_options: {"include_usage": true}``; the others report usage in
+# their last chunk on their own (or not at all) and some reject unknown parameters.
+_STREAM_USAGE_OPTION = {
+    BackendType.OpenAI,
+    BackendType.DeepSeek,
+    BackendType.Qwen,
+    BackendType.Groq,
+    BackendType.XAI,
+    BackendType.Local,
+    BackendType.MiniMax,
+    BackendType.Ernie,
+    BackendType.StepFun,
+}
+# Backends whose models may inline reasoning as <think>…</think> at the start of content.
+_THINK_TAGS = {BackendType.MiniMax, BackendType.Local, BackendType.Groq, BackendType.Qwen, BackendType.DeepSeek}
+# Fields of our own message shape that providers must not receive.
+_OUR_FIELDS = ("reasoning_content", "provider_content")
+
+
+def usage_from_openai(data: dict[str, Any] | None) -> Usage | None:
+    """Normalise an OpenAI-style usage object (with DeepSeek's and others' variants)."""
+    if not data:
+        return None
+    prompt = data.get("prompt_tokens") or 0
+    completion = data.get("completion_tokens") or 0
+    prompt_details = data.get("prompt_tokens_details") or {}
+    completion_details = data.get("completion_tokens_details") or {}
+    cached = prompt_details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or data.get("cached_tokens") or 0
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=data.get("total_tokens") or prompt + completion,
+        cached_tokens=cached,
+        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
+    )
+
+
+def _outgoing_message(message: dict[str, Any]) -> dict[str, Any]:
+    if any(key in message for key in _OUR_FIELDS):
+        return {k: v for k, v in message.items() if k not in _OUR_FIELDS}
+    return message
+
+
+class OpenAICompatibleAdapter(Adapter):
+    """Speaks ``POST {api_base}/chat/completions`` (Azure: ``/openai/deployments/{id}/chat/completions``)."""
+
+    def __init__(self, backend: BackendType, endpoint: Any):
+        super().__init__(backend, endpoint)
+        setting = endpoint.endpoint
+        self.provider = "azure" if setting.is_azure else backend.value
+        self.think_tags = backend in _THINK_TAGS
+        key = setting.secret_key()
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if setting.is_azure:
+            version = setting.api_version or AZURE_DEFAULT_API_VERSION
+            self._url_template = f"{endpoint.api_base}/openai/deployments/{{model}}/chat/completions?api-version={version}"
+            if key:
+                headers["api-key"] = key
+        else:
+            self._url_template = f"{endpoint.api_base}/chat/completions"
+            if key:
+                headers["authorization"] = f"Bearer {key}"
+        headers.update(setting.headers)
+        self._headers = headers
+        self._max_tokens_field = "max_completion_tokens" if backend is BackendType.OpenAI else "max_tokens"
+
+    # -- request -------------------------------------------------------------------------
+    def request_body(self, call: CallParams) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": call.model_id, "messages": [_outgoing_message(m) for m in call.messages]}
+        if call.stream:
+            body["stream"] = True
+            if self.backend in _STREAM_USAGE_OPTION or self.provider == "azure":
+                body["stream_options"] = {"include_usage": True}
+        if call.temperature is not None:
+            body["temperature"] = call.temperature
+        if call.top_p is not None:
+            body["top_p"] = call.top_p
+        if call.max_tokens is not None:
+            body[self._max_tokens_field] = call.max_tokens
+        if call.tools:
+            body["tools"] = call.tools
+            if call.tool_choice is not None:
+                body["tool_choice"] = call.tool_choice
+        if call.response_format is not None:
+            body["response_format"] = call.response_format
+        if call.stop is not None:
+            body["stop"] = call.stop
+        if call.reasoning_effort is not None:
+            body["reasoning_effort"] = call.reasoning_effort
+        if call.thinking is not None:
+            self._thinking_option(body, call.thinking)
+        if call.extra_body:
+            body.update(call.extra_body)
+        return body
+
+    def _thinking_option(self, body: dict[str, Any], thinking: bool | dict[str, Any]) -> None:
+        enabled = bool(thinking) if not isinstance(thinking, dict) else thinking.get("enabled", True)
+        if self.backend is BackendType.Qwen:
+            body["enable_thinking"] = enabled
+            if isinstance(thinking, dict) and "budget_tokens" in thinking:
+                body["thinking_budget"] = thinking["budget_tokens"]
+        elif self.backend in (BackendType.ZhiPuAI, BackendType.DeepSeek, BackendType.Moonshot):
+            body["thinking"] = {"type": "enabled" if enabled else "disabled"}
+        elif (
+            self.backend in (BackendType.OpenAI, BackendType.XAI, BackendType.Groq) and isinstance(thinking, dict) and "effort" in thinking
+        ):
+            body["reasoning_effort"] = thinking["effort"]
+
+    def build_request(self, call: CallParams) -> HttpRequest:
+        headers = self._headers
+        if call.extra_headers:
+            headers = {**headers, **call.extra_headers}
+        if call.stream:
+            headers = {**headers, "accept": "text/event-stream"}
+        return HttpRequest("POST", self._url_template.format(model=call.model_id), headers, dumps(self.request_body(call)))
+
+    # -- response ------------------------------------------------------------------------
+    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
+        if not isinstance(data, dict):
+            raise self.parse_error(f"unexpected response: {response.body[:200]!r}")
+        if data.get("error"):
+            raise self.stream_error(data)
+        choices = data.get("choices")
+        if not choices or not isinstance(choices, list):
+            raise self.parse_error(f"response has no choices: {response.body[:200]!r}")
+        choice = choices[0]
+        message = choice.get("message") or {}
+        content = message.get("content")
+        if isinstance(content, list):  # some providers return content parts
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if content and reasoning is None and self.think_tags:
+            reasoning, content = split_think(content)
+        tool_calls = None
+        if message.get("tool_calls"):
+            tool_calls = [
+                ToolCall(
+                    id=call.get("id") or f"call_{i}",
+                    function=FunctionCall(name=call["function"]["name"], arguments=call["function"].get("arguments") or ""),
+                )
+                for i, call in enumerate(message["tool_calls"])
+            ]
+        return ChatCompletionMessage(
+            content=content,
+            reasoning_content=reasoning,
+            tool_calls=tool_calls,
+            finish_reason=choice.get("finish_reason"),
+            usage=usage_from_openai(data.get("usage") or choice.get("usage")),
+            id=data.get("id"),
+            model=data.get("model"),
+            endpoint_id=self.endpoint.id,
+            raw_response=data,
+        )
+
+    def stream_decoder(self) -> StreamDecoder:
+        return OpenAIStreamDecoder(self)
+
+
+class OpenAIStreamDecoder(StreamDecoder):
+    """``data: {chunk}`` lines until ``data: [DONE]``."""
+
+    __slots__ = ("_adapter", "_sse", "_think", "done")
+
+    def __init__(self, adapter: OpenAICompatibleAdapter):
+        self._adapter = adapter
+        self._sse = SSEParser()
+        self._think = ThinkTagSplitter() if adapter.think_tags else None
+        self.done = False
+
+    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
+        return self._decode(self._sse.feed(data))
+
+    def close(self) -> list[ChatCompletionDeltaMessage]:
+        deltas = self._decode(self._sse.close())
+        if self._think is not None:
+            reasoning, content = self._think.flush()
+            if reasoning or content:
+                deltas.append(ChatCompletionDeltaMessage.model_construct(content=content or None, reasoning_content=reasoning or None))
+        return deltas
+
+    def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
+        deltas = []
+        construct = ChatCompletionDeltaMessage.model_construct
+        for _event, data in events:
+            if data == "[DONE]":
+                self.done = True
+                continue
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                raise self._adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
+            if not isinstance(chunk, dict):
+                raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+            if chunk.get("error"):
+                raise self._adapter.stream_error(chunk)
+            choices = chunk.get("choices")
+            usage = chunk.get("usage")
+            if not choices:
+                if usage:
+                    deltas.append(construct(usage=usage_from_openai(usage), raw_response=chunk))
+                continue
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if content and self._think is not None and not reasoning:
+                think, content = self._think.feed(content)
+                reasoning = think or None
+                content = content or None
+            tool_calls = None
+            if delta.get("tool_calls"):
+                tool_calls = []
+                for i, call in enumerate(delta["tool_calls"]):
+                    function = call.get("function")
+                    tool_calls.append(
+                        ToolCallDelta.model_construct(
+                            index=call.get("index", i),
+                            id=call.get("id"),
+                            type=call.get("type"),
+                            function=FunctionCallDelta.model_construct(name=function.get("name"), arguments=function.get("arguments"))
+                            if function
+                            else None,
+                        )
+                    )
+            usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
+            deltas.append(
+                construct(
+                    role=delta.get("role"),
+                    content=content,
+                    reasoning_content=reasoning,
+                    tool_calls=tool_calls,
+                    finish_reason=choice.get("finish_reason"),
+                    usage=usage_from_openai(usage) if usage else None,
+                    raw_response=chunk,
+                )
+            )
+        return deltas

@@ -1,0 +1,56 @@
+"""Server-sent events framing (WHATWG), shared by every SSE-speaking adapter."""
+
+from __future__ import annotations
+
+
+class SSEParser:
+    """Incremental SSE parser: ``feed(bytes)`` returns complete ``(event, data)`` pairs.
+
+    Handles ``\\n``, ``\\r\\n`` and ``\\r`` line ends split anywhere across reads, comments, and
+    multi-line ``data:`` fields.
+    """
+
+    __slots__ = ("_buffer", "_data", "_event")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            # A trailing lone \r may be the first half of \r\n: keep it for the next read.
+            keep_cr = buffer.endswith(b"\r")
+            if keep_cr:
+                buffer = buffer[:-1]
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if keep_cr:
+                buffer += b"\r"
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()
+        events: list[tuple[str | None, str]] = []
+        for raw in lines:
+            if not raw:
+                if self._data or self._event is not None:
+                    events.append((self._event, "\n".join(self._data)))
+                self._event = None
+                self._data = []
+                continue
+            line = raw.decode("utf-8", "replace")
+            name, sep, value = line.partition(":")
+            if not name and sep:
+                continue  # comment
+            if value.startswith(" "):
+                value = value[1:]
+            if name == "data":
+                self._data.append(value)
+            elif name == "event":
+                self._event = value
+        return events
+
+    def close(self) -> list[tuple[str | None, str]]:
+        """End of input: dispatch a final event not followed by a blank line."""
+        events = self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._data else []
+        self._buffer = b""
+        return events

@@ -1,0 +1,69 @@
+"""What a call plan asks its driver to do. The plan (``engine``) is written once; a sync and an
+async transport (``transport``) each carry these out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vv_llm.chat_clients.adapters.base import HttpRequest, StreamDecoder
+
+
+@dataclass(slots=True)
+class Timeouts:
+    connect: float
+    read: float
+
+
+@dataclass(slots=True)
+class Send:
+    """Send a request and read the whole response → ``HttpResponse``."""
+
+    request: HttpRequest
+    timeouts: Timeouts
+    proxy: str | None
+
+
+@dataclass(slots=True)
+class Open:
+    """Send a request and read only the head → ``OpenedResponse`` (body read and closed on HTTP errors)."""
+
+    request: HttpRequest
+    timeouts: Timeouts
+    proxy: str | None
+
+
+@dataclass(slots=True)
+class ReadFirst:
+    """Read a stream until the first delta that carries output (or its end) → list of deltas.
+    On failure the response is closed before the error is raised."""
+
+    opened: Any
+    decoder: StreamDecoder
+
+
+@dataclass(slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(slots=True)
+class Blocking:
+    """Run a blocking function (credentials refresh, a shared rate-limit store) → its result.
+    The async transport runs it in a worker thread."""
+
+    fn: Callable[[], Any]
+
+
+@dataclass(slots=True)
+class OpenedResponse:
+    status: int
+    headers: Any
+    response: Any
+    """The transport's response object (httpx), for closing."""
+    chunks: Any
+    """The transport's iterator (or async iterator) over the body."""
+    body: bytes = b""
+    """The body, when ``status`` is an error."""

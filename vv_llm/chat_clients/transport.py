@@ -1,0 +1,254 @@
+"""Carrying out a plan's effects over httpx: ``run_sync`` and ``run_async``.
+
+Only this module touches the network. httpx failures become vv-llm's typed errors here and are
+thrown back into the plan, which decides about retry and failover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from typing import Any
+
+import httpx
+
+from vv_llm.chat_clients.adapters.base import HttpResponse
+from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
+from vv_llm.errors import APIConnectionError, APITimeoutError, VVLLMError
+
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+
+
+def map_transport_error(exc: httpx.HTTPError) -> APIConnectionError:
+    """A typed error for an httpx failure (the message names no URL query, header or key)."""
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
+        return APITimeoutError(f"{kind or 'timeout'} talking to the provider")
+    detail = str(exc) or type(exc).__name__
+    return APIConnectionError(f"connection failed: {detail}")
+
+
+def _httpx_timeout(t: Timeouts) -> httpx.Timeout:
+    return httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.read)
+
+
+def _has_output(deltas: list[Any]) -> bool:
+    return any(d.content or d.reasoning_content or d.tool_calls or d.finish_reason for d in deltas)
+
+
+class SyncTransport:
+    """Shares one ``httpx.Client`` per proxy across all sync clients (thread-safe)."""
+
+    def __init__(self, http_client: httpx.Client | None = None):
+        self._own: dict[str | None, httpx.Client] = {}
+        self._given = http_client
+        self._lock = threading.Lock()
+        self._timeouts: dict[tuple[float, float], httpx.Timeout] = {}
+
+    def client(self, proxy: str | None) -> httpx.Client:
+        if self._given is not None:
+            return self._given
+        client = self._own.get(proxy)
+        if client is None:
+            with self._lock:
+                client = self._own.get(proxy)
+                if client is None:
+                    client = httpx.Client(proxy=proxy, limits=_LIMITS, timeout=None)
+                    self._own[proxy] = client
+        return client
+
+    def _timeout(self, t: Timeouts) -> httpx.Timeout:
+        key = (t.connect, t.read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = _httpx_timeout(t)
+        return timeout
+
+    def perform(self, effect: Any) -> Any:
+        kind = type(effect)
+        if kind is Send:
+            client = self.client(effect.proxy)
+            r = effect.request
+            try:
+                response = client.send(
+                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
+                )
+            except httpx.HTTPError as exc:
+                raise map_transport_error(exc) from None
+            return HttpResponse(response.status_code, response.headers, response.content)
+        if kind is Open:
+            client = self.client(effect.proxy)
+            r = effect.request
+            try:
+                response = client.send(
+                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts)),
+                    stream=True,
+                )
+                if response.status_code >= 400:
+                    try:
+                        body = response.read()
+                    finally:
+                        response.close()
+                    return OpenedResponse(response.status_code, response.headers, response, None, body)
+            except httpx.HTTPError as exc:
+                raise map_transport_error(exc) from None
+            return OpenedResponse(response.status_code, response.headers, response, response.iter_bytes())
+        if kind is ReadFirst:
+            opened = effect.opened
+            deltas: list[Any] = []
+            try:
+                for data in opened.chunks:
+                    deltas += effect.decoder.feed(data)
+                    if _has_output(deltas) or effect.decoder.done:
+                        return deltas
+                deltas += effect.decoder.close()
+                return deltas
+            except httpx.HTTPError as exc:
+                opened.response.close()
+                raise map_transport_error(exc) from None
+            except BaseException:
+                opened.response.close()
+                raise
+        if kind is Sleep:
+            time.sleep(effect.seconds)
+            return None
+        if kind is Blocking:
+            return effect.fn()
+        raise TypeError(f"unknown effect {effect!r}")
+
+    def close(self) -> None:
+        for client in self._own.values():
+            client.close()
+        self._own.clear()
+
+
+class AsyncTransport:
+    """One ``httpx.AsyncClient`` per event loop and proxy (async clients cannot cross loops)."""
+
+    def __init__(self, http_client: httpx.AsyncClient | None = None):
+        self._given = http_client
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str | None, httpx.AsyncClient]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._timeouts: dict[tuple[float, float], httpx.Timeout] = {}
+
+    def client(self, proxy: str | None) -> httpx.AsyncClient:
+        if self._given is not None:
+            return self._given
+        loop = asyncio.get_running_loop()
+        clients = self._per_loop.get(loop)
+        if clients is None:
+            clients = self._per_loop[loop] = {}
+        client = clients.get(proxy)
+        if client is None:
+            client = clients[proxy] = httpx.AsyncClient(proxy=proxy, limits=_LIMITS, timeout=None)
+        return client
+
+    def _timeout(self, t: Timeouts) -> httpx.Timeout:
+        key = (t.connect, t.read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = _httpx_timeout(t)
+        return timeout
+
+    async def perform(self, effect: Any) -> Any:
+        kind = type(effect)
+        if kind is Send:
+            client = self.client(effect.proxy)
+            r = effect.request
+            try:
+                response = await client.send(
+                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
+                )
+            except httpx.HTTPError as exc:
+                raise map_transport_error(exc) from None
+            return HttpResponse(response.status_code, response.headers, response.content)
+        if kind is Open:
+            client = self.client(effect.proxy)
+            r = effect.request
+            try:
+                response = await client.send(
+                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts)),
+                    stream=True,
+                )
+                if response.status_code >= 400:
+                    try:
+                        body = await response.aread()
+                    finally:
+                        await response.aclose()
+                    return OpenedResponse(response.status_code, response.headers, response, None, body)
+            except httpx.HTTPError as exc:
+                raise map_transport_error(exc) from None
+            return OpenedResponse(response.status_code, response.headers, response, response.aiter_bytes())
+        if kind is ReadFirst:
+            opened = effect.opened
+            deltas: list[Any] = []
+            try:
+                async for data in opened.chunks:
+                    deltas += effect.decoder.feed(data)
+                    if _has_output(deltas) or effect.decoder.done:
+                        return deltas
+                deltas += effect.decoder.close()
+                return deltas
+            except httpx.HTTPError as exc:
+                await opened.response.aclose()
+                raise map_transport_error(exc) from None
+            except BaseException:
+                await opened.response.aclose()
+                raise
+        if kind is Sleep:
+            await asyncio.sleep(effect.seconds)
+            return None
+        if kind is Blocking:
+            return await asyncio.to_thread(effect.fn)
+        raise TypeError(f"unknown effect {effect!r}")
+
+
+def run_sync(plan: Any, transport: SyncTransport) -> Any:
+    """Drive a plan to its result with blocking I/O."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = plan.throw(error) if error is not None else plan.send(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            value, error = transport.perform(effect), None
+        except VVLLMError as exc:
+            value, error = None, exc
+
+
+async def run_async(plan: Any, transport: AsyncTransport) -> Any:
+    """Drive a plan to its result on the running event loop."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = plan.throw(error) if error is not None else plan.send(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            value, error = await transport.perform(effect), None
+        except VVLLMError as exc:
+            value, error = None, exc
+
+
+_sync_transport: SyncTransport | None = None
+_async_transport: AsyncTransport | None = None
+
+
+def shared_sync_transport() -> SyncTransport:
+    global _sync_transport
+    if _sync_transport is None:
+        _sync_transport = SyncTransport()
+    return _sync_transport
+
+
+def shared_async_transport() -> AsyncTransport:
+    global _async_transport
+    if _async_transport is None:
+        _async_transport = AsyncTransport()
+    return _async_transport

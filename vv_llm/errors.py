@@ -1,0 +1,151 @@
+"""The exceptions vv-llm raises.
+
+Every provider failure is one of these, whatever the backend, and carries the provider, the
+endpoint id, the HTTP status, the request id and the provider's own message. None of them ever
+holds an API key or an auth header.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vv_llm.types.messages import ChatCompletionMessage
+
+
+class VVLLMError(Exception):
+    """Base class of every vv-llm error."""
+
+
+class SettingsError(VVLLMError, ValueError):
+    """Invalid settings. ``errors`` lists ``(field_path, message)`` pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        lines = [f"{path}: {message}" if path else message for path, message in errors]
+        super().__init__("invalid settings:\n  " + "\n  ".join(lines) if len(lines) > 1 else f"invalid settings: {lines[0]}")
+
+
+class UnknownModelError(VVLLMError, LookupError):
+    """The requested model is not configured (nor in the built-in catalogue) for the backend."""
+
+
+class InvalidRequestError(VVLLMError, ValueError):
+    """The call's arguments are wrong before anything is sent (empty messages, bad image, ...)."""
+
+
+class ProviderError(VVLLMError):
+    """A call to a provider failed."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        endpoint_id: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ):
+        self.message = message
+        self.provider = provider
+        self.endpoint_id = endpoint_id
+        self.status = status
+        self.request_id = request_id
+        self.body = body
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = [f"provider={self.provider}"] if self.provider else []
+        if self.endpoint_id:
+            where.append(f"endpoint={self.endpoint_id}")
+        if self.status is not None:
+            where.append(f"status={self.status}")
+        if self.request_id:
+            where.append(f"request_id={self.request_id}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class APIConnectionError(ProviderError):
+    """The endpoint could not be reached (refused, reset, DNS, TLS)."""
+
+    retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """Connect or read timeout, or the call's overall deadline passed."""
+
+
+class APIStatusError(ProviderError):
+    """The provider answered with an HTTP error status."""
+
+
+class BadRequestError(APIStatusError):
+    """400/404/422: the provider rejected the request itself."""
+
+
+class AuthenticationError(APIStatusError):
+    """401/403: the key is missing, wrong or not allowed."""
+
+
+class ContextLengthExceededError(BadRequestError):
+    """The prompt plus max_tokens exceeds the model's context window."""
+
+
+class ContentFilteredError(BadRequestError):
+    """The provider refused the prompt or the answer on safety grounds."""
+
+
+class RateLimitError(APIStatusError):
+    """429 from the provider."""
+
+    retryable = True
+
+
+class ServerError(APIStatusError):
+    """5xx, including provider 'overloaded' answers."""
+
+    retryable = True
+
+
+class RateLimited(VVLLMError):
+    """Our own RPM/TPM/concurrency limit could not grant a slot before the call's deadline."""
+
+    def __init__(self, message: str, *, endpoint_id: str | None = None, limit: str | None = None):
+        self.endpoint_id = endpoint_id
+        self.limit = limit
+        super().__init__(message)
+
+
+class ResponseParseError(ProviderError):
+    """The provider's answer could not be understood (not JSON, malformed SSE, unexpected shape)."""
+
+
+class PartialStreamError(ProviderError):
+    """A stream failed after content had arrived. ``partial`` holds everything received so far.
+
+    Nothing is retried or replayed: the caller decides what to do with the partial answer.
+    """
+
+    def __init__(self, message: str, *, partial: ChatCompletionMessage, chunks: list[Any] | None = None, **kwargs: Any):
+        self.partial = partial
+        self.chunks = chunks or []
+        super().__init__(message, **kwargs)
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The error class for an HTTP status."""
+    if status == 429:
+        return RateLimitError
+    if status in (401, 403):
+        return AuthenticationError
+    if status >= 500:
+        return ServerError
+    return BadRequestError

@@ -1,0 +1,50 @@
+"""Upgrade older settings layouts to VERSION "2"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vv_llm.types.enums import BackendType
+
+_BACKEND_KEYS = {m.value for m in BackendType}
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Return a VERSION "2" dict for ``data``.
+
+    VERSION "1" (or no VERSION) put each backend at the top level (``{"openai": {"models": ...}}``)
+    beside ``endpoints``, and called the per-model endpoint override ``model_id`` ``model``.
+    """
+    version = str(data.get("VERSION", "1" if _looks_v1(data) else "2"))
+    if version == "2":
+        return data
+    upgraded: dict[str, Any] = {"VERSION": "2"}
+    backends: dict[str, Any] = dict(data.get("backends") or {})
+    for key, value in data.items():
+        if key in ("VERSION", "backends"):
+            continue
+        if key.lower() in _BACKEND_KEYS and isinstance(value, dict):
+            backends[key.lower()] = _upgrade_backend(value)
+        else:
+            upgraded[key] = value
+    upgraded["backends"] = backends
+    return upgraded
+
+
+def _looks_v1(data: dict[str, Any]) -> bool:
+    return any(key.lower() in _BACKEND_KEYS for key in data)
+
+
+def _upgrade_backend(backend: dict[str, Any]) -> dict[str, Any]:
+    models = {}
+    for name, model in (backend.get("models") or {}).items():
+        model = dict(model)
+        refs = []
+        for ref in model.get("endpoints") or []:
+            if isinstance(ref, dict) and "model" in ref and "model_id" not in ref:
+                ref = {**ref, "model_id": ref["model"]}
+                del ref["model"]
+            refs.append(ref)
+        model["endpoints"] = refs
+        models[name] = model
+    return {**backend, "models": models}

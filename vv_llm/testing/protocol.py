@@ -1,0 +1,99 @@
+"""The interface each fake wire protocol implements, and the registry the server routes by."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from vv_llm.testing.script import Reply, RequestInfo
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the fake server received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Lower-cased header names."""
+    body: bytes
+    protocol: str = ""
+
+    @property
+    def json(self) -> Any:
+        return json_loads(self.body)
+
+
+def json_loads(body: bytes) -> Any:
+    import json
+
+    return json.loads(body) if body else None
+
+
+@dataclass
+class Rendered:
+    """A full response, or the head of a streamed one (``pieces`` then carries the body)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    pieces: Iterator[tuple[str, bytes]] | None = None
+    """Streamed body: ``(kind, bytes)`` where kind is ``content`` for pieces that count as
+    output chunks (faults are placed after N of them), else ``meta``."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class WireProtocol:
+    """Speak one provider's HTTP protocol."""
+
+    name = "base"
+
+    def matches(self, method: str, path: str) -> bool:
+        raise NotImplementedError
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        raise NotImplementedError
+
+    def check_auth(self, request: RecordedRequest, keys: set[str]) -> bool:
+        return True
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        raise NotImplementedError
+
+    def render_error(
+        self, status: int, message: str, error_type: str | None, request: RecordedRequest, headers: dict[str, str]
+    ) -> Rendered:
+        raise NotImplementedError
+
+    def malformed_piece(self) -> bytes:
+        return b"data: {this is not json\n\n"
+
+    def stream_error_piece(self, message: str) -> bytes:
+        raise NotImplementedError
+
+
+_REGISTRY: list[WireProtocol] = []
+_MODULES = [
+    "vv_llm.testing.openai_wire",
+    "vv_llm.testing.anthropic_wire",
+    "vv_llm.testing.gemini_wire",
+    "vv_llm.testing.bedrock_wire",
+]
+
+
+def protocols() -> list[WireProtocol]:
+    """Every available protocol (modules not yet written are skipped)."""
+    if not _REGISTRY:
+        from importlib import import_module
+
+        for module in _MODULES:
+            try:
+                mod = import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+                continue
+            _REGISTRY.extend(mod.PROTOCOLS)
+    return _REGISTRY

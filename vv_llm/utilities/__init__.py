@@ -1,0 +1,1 @@
+"""Shared utilities: media loading, retry, rate limits, token counting."""
