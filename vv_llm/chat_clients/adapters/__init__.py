@@ -17,8 +17,8 @@ _NATIVE = {
 }
 _OPENAI = "vv_llm.chat_clients.adapters.openai_compatible:OpenAICompatibleAdapter"
 _VERTEX = {
-    BackendType.Anthropic: "vv_llm.chat_clients.adapters.vertex:VertexAnthropicAdapter",
-    BackendType.Gemini: "vv_llm.chat_clients.adapters.vertex:VertexGeminiAdapter",
+    BackendType.Anthropic: "vv_llm.chat_clients.adapters.anthropic_vertex:VertexAnthropicAdapter",
+    BackendType.Gemini: "vv_llm.chat_clients.adapters.gemini_vertex:VertexGeminiAdapter",
 }
 _BEDROCK = "vv_llm.chat_clients.adapters.bedrock:BedrockAdapter"
 
