@@ -27,12 +27,18 @@ class ThinkTagSplitter:
     __slots__ = ("_pending", "_seen_content", "_state")
 
     def __init__(self) -> None:
-        self._state = "start"  # start → (thinking →) content
+        self._state = "start"  # start → (thinking → after →) content
         self._pending = ""
         self._seen_content = False
 
     def feed(self, piece: str) -> tuple[str, str]:
         if self._state == "content":
+            return "", piece
+        if self._state == "after":
+            # Blank lines between </think> and the answer may arrive in later chunks.
+            piece = piece.lstrip("\n")
+            if piece:
+                self._state = "content"
             return "", piece
         text = self._pending + piece
         self._pending = ""
@@ -53,8 +59,9 @@ class ThinkTagSplitter:
         # thinking
         end = text.find(CLOSE)
         if end >= 0:
-            self._state = "content"
-            return text[:end], text[end + len(CLOSE) :].lstrip("\n")
+            rest = text[end + len(CLOSE) :].lstrip("\n")
+            self._state = "content" if rest else "after"
+            return text[:end], rest
         # hold back a suffix that could be the start of </think>
         for keep in range(min(len(CLOSE) - 1, len(text)), 0, -1):
             if CLOSE.startswith(text[-keep:]):

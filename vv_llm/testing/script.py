@@ -59,6 +59,11 @@ class Reply:
     """Close the connection without answering."""
     stream_error_after_chunks: int | None = None
     """Stream: send the provider's in-stream error event after this many chunks."""
+    end_stream_early: bool = False
+    """Stream: end the body cleanly without the protocol's end marker (e.g. no ``[DONE]``)."""
+    raw_body: bytes | None = None
+    """Answer with these bytes as the whole body (status ``status``), e.g. an HTML error page."""
+    raw_content_type: str = "text/html; charset=utf-8"
 
     @classmethod
     def error(

@@ -224,6 +224,11 @@ class FakeLLMServer:
             return False
         if reply.first_byte_delay:
             await asyncio.sleep(reply.first_byte_delay)
+        if reply.raw_body is not None:
+            await self._write_full(
+                writer, Rendered(reply.status, {"content-type": reply.raw_content_type, **reply.headers}, reply.raw_body)
+            )
+            return True
         if reply.is_error:
             await self._write_full(
                 writer, protocol.render_error(reply.status, reply.error_message or "error", reply.error_type, request, reply.headers)
@@ -251,7 +256,10 @@ class FakeLLMServer:
         writer.write(self._head(rendered.status, headers))
         sent = 0
         assert rendered.pieces is not None
-        for kind, piece in rendered.pieces:
+        pieces = list(rendered.pieces) if reply.end_stream_early else rendered.pieces
+        if reply.end_stream_early:
+            pieces = pieces[:-1]  # every protocol's last piece is its end marker
+        for kind, piece in pieces:
             if kind == "content":
                 if reply.reset_after_chunks is not None and sent >= reply.reset_after_chunks:
                     await writer.drain()
