@@ -17,7 +17,7 @@ import json
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -256,9 +256,9 @@ class FakeLLMServer:
         writer.write(self._head(rendered.status, headers))
         sent = 0
         assert rendered.pieces is not None
-        pieces = list(rendered.pieces) if reply.end_stream_early else rendered.pieces
+        pieces: Iterable[tuple[str, bytes]] = rendered.pieces
         if reply.end_stream_early:
-            pieces = pieces[:-1]  # every protocol's last piece is its end marker
+            pieces = list(pieces)[:-1]  # every protocol's last piece is its end marker
         for kind, piece in pieces:
             if kind == "content":
                 if reply.reset_after_chunks is not None and sent >= reply.reset_after_chunks:
