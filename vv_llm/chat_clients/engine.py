@@ -143,6 +143,7 @@ class CallEngine:
             temperature=options.get("temperature"),
             top_p=options.get("top_p"),
             max_tokens=max_tokens,
+            max_output_tokens=setting.max_output_tokens,
             tools=options.get("tools") or None,
             tool_choice=options.get("tool_choice"),
             response_format=options.get("response_format"),

@@ -48,6 +48,8 @@ class CallParams:
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
+    max_output_tokens: int | None = None
+    """The model's output limit from settings, for providers that require ``max_tokens``."""
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     response_format: dict[str, Any] | None = None
