@@ -59,6 +59,11 @@ class WireProtocol:
     def check_auth(self, request: RecordedRequest, keys: set[str]) -> bool:
         return True
 
+    def answer(self, request: RecordedRequest) -> Rendered | None:
+        """A response given without using a scripted reply (e.g. an OAuth token endpoint, or a
+        refused bearer token); None to go on as usual."""
+        return None
+
     def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
         raise NotImplementedError
 

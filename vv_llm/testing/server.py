@@ -210,6 +210,10 @@ class FakeLLMServer:
             return True
         request.protocol = protocol.name
         self.requests.append(request)
+        direct = protocol.answer(request)
+        if direct is not None:  # token endpoints, bearer-token refusals: no scripted reply is used
+            await self._write_full(writer, direct)
+            return True
         if self.api_keys is not None and not protocol.check_auth(request, self.api_keys):
             await self._write_full(writer, protocol.render_error(401, "Incorrect API key provided.", None, request, {}))
             return True
