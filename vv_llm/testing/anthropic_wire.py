@@ -9,6 +9,7 @@ cache_control breakpoints), so a conversion mistake fails here as it would in pr
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -335,7 +336,7 @@ class AnthropicWire(WireProtocol):
     def _stream(self, reply: Reply, info: RequestInfo) -> Iterator[tuple[str, bytes]]:
         usage = self.usage(reply, info)
         start_usage = {**usage, "output_tokens": 1}
-        message = {
+        message: dict[str, Any] = {
             "model": reply.model or info.model,
             "id": f"{self.id_prefix}{_rand()}",
             "type": "message",
@@ -434,6 +435,22 @@ class VertexAnthropicWire(AnthropicWire):
             )
         return None
 
+    def answer(self, request: RecordedRequest) -> Rendered | None:
+        """Refuse a bearer token the fake Google token endpoint did not issue (or that expired)."""
+        try:
+            from vv_llm.testing.gemini_wire import bearer_token_problem
+        except ImportError:  # pragma: no cover - the Google protocols are optional
+            return None
+        problem = bearer_token_problem(request)
+        if problem is None:
+            return None
+        body = {"error": {"code": 401, "message": problem, "status": "UNAUTHENTICATED"}}
+        return Rendered(
+            401,
+            {"content-type": "application/json; charset=UTF-8", "www-authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            _dumps(body),
+        )
+
     def parse(self, request: RecordedRequest) -> RequestInfo:
         problem = self.auth_problem(request)
         if problem:
@@ -443,7 +460,11 @@ class VertexAnthropicWire(AnthropicWire):
         except ValueError:
             raise _Invalid("Invalid JSON payload received.") from None
         _check(isinstance(body, dict), "Invalid JSON payload received.")
-        _check(body.get("anthropic_version") == "vertex-2023-10-16", "anthropic_version: Input should be 'vertex-2023-10-16'")
+        version = body.get("anthropic_version")
+        _check(
+            isinstance(version, str) and re.fullmatch(r"(vertex-)?\d{4}-\d{2}-\d{2}", version) is not None,
+            "anthropic_version: Field required (e.g. 'vertex-2023-10-16')",
+        )
         _check("model" not in body, "model: Extra inputs are not permitted")
         validate_messages_body(body, need_model=False)
         streaming = request.path.endswith(":streamRawPredict")

@@ -191,7 +191,7 @@ def validate_converse(body: Any, model: str) -> None:
         budget = thinking.get("budget_tokens")
         max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
         _check(isinstance(budget, int) and budget >= 1024, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
-        _check(isinstance(max_tokens, int) and max_tokens > budget, "`max_tokens` must be greater than `thinking.budget_tokens`.")
+        _check(isinstance(max_tokens, int) and max_tokens > (budget or 0), "`max_tokens` must be greater than `thinking.budget_tokens`.")
         _check("temperature" not in (body.get("inferenceConfig") or {}), "`temperature` may only be set to 1 when thinking is enabled.")
     breakpoints = sum(1 for m in messages for b in m["content"] if "cachePoint" in b)
     breakpoints += sum(1 for b in body.get("system") or () if "cachePoint" in b)

@@ -354,7 +354,7 @@ def apply_prompt_cache(
         tools = [*tools[:-1], {**tools[-1], "cache_control": EPHEMERAL}]
         budget -= 1
     if budget > 0 and system:
-        blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system)
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": system}] if isinstance(system, str) else list(system)
         if "cache_control" not in blocks[-1]:
             blocks[-1] = {**blocks[-1], "cache_control": EPHEMERAL}
             budget -= 1
