@@ -349,3 +349,42 @@ def test_standard_environment_chain(use_settings, fake_llm_server, empty_aws_env
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     use_settings(credentials={}).create_completion(USER)
     assert "Credential=AKIAENVIRONMENT/" in fake_llm_server.last_request.headers["authorization"]
+
+
+def test_inference_options_and_model_parameters(client, fake_llm_server):
+    client.create_completion(USER, stop="END", top_p=0.9, max_tokens=321, top_k=40, response_format={"type": "json_object"})
+    body = body_of(fake_llm_server)
+    assert body["inferenceConfig"] == {"maxTokens": 321, "topP": 0.9, "stopSequences": ["END"]}
+    assert body["additionalModelRequestFields"] == {"top_k": 40}
+    assert "JSON object" in body["system"][0]["text"]
+
+
+def test_other_converse_models(fake_llm_server):
+    settings.load(
+        {
+            "VERSION": "2",
+            "endpoints": [
+                {
+                    "id": "bedrock-west",
+                    "api_base": fake_llm_server.url(),
+                    "is_bedrock": True,
+                    "region": "us-west-2",
+                    "credentials": {"access_key_id": KEY_ID, "secret_access_key": SECRET},
+                }
+            ],
+            "backends": {
+                "mistral": {"models": {"mistral-large": {"id": "mistral.mistral-large-2407-v1:0", "endpoints": ["bedrock-west"]}}}
+            },
+        }
+    )
+    try:
+        client = create_chat_client(BackendType.Mistral, model="mistral-large")
+        fake_llm_server.enqueue(Reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Lyon"}, id="tooluse_m")]))
+        reply = client.create_completion(USER, tools=[WEATHER_TOOL], thinking=True)
+    finally:
+        settings.reset()
+    assert reply.tool_calls[0].parsed_arguments() == {"city": "Lyon"} and reply.endpoint_id == "bedrock-west"
+    request = fake_llm_server.last_request
+    assert request.path == "/model/mistral.mistral-large-2407-v1%3A0/converse"
+    assert "/us-west-2/bedrock/aws4_request" in request.headers["authorization"]
+    assert "additionalModelRequestFields" not in request.json  # thinking is Claude's option only
