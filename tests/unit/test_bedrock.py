@@ -388,3 +388,12 @@ def test_other_converse_models(fake_llm_server):
     assert request.path == "/model/mistral.mistral-large-2407-v1%3A0/converse"
     assert "/us-west-2/bedrock/aws4_request" in request.headers["authorization"]
     assert "additionalModelRequestFields" not in request.json  # thinking is Claude's option only
+
+
+def test_no_secret_reaches_the_logs(use_settings, fake_llm_server, caplog):
+    client = use_settings(credentials={"access_key_id": KEY_ID, "secret_access_key": SECRET, "session_token": TOKEN})
+    with caplog.at_level("DEBUG"):
+        client.create_completion(USER)
+        run(client.create_stream(USER))
+    assert caplog.records  # botocore and httpx did log at DEBUG
+    assert TOKEN not in caplog.text and SECRET not in caplog.text
