@@ -65,7 +65,7 @@ def _prepare_parts(parts: list[Any], i: int) -> list[dict[str, Any]] | None:
             url = image.get("url") if isinstance(image, dict) else image
             if not isinstance(url, str) or not url:
                 raise InvalidRequestError(f"{where}.image_url.url must be a URL, data URL or file path")
-            if url.startswith("data:") or is_remote(url):
+            if url.startswith(("data:", "gs://")) or is_remote(url):  # gs://: Gemini/Vertex fetch Cloud Storage URIs
                 continue
             path = Path(url[7:] if url.startswith("file://") else url).expanduser()
             try:

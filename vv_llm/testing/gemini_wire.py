@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -424,11 +424,17 @@ class GoogleOAuthWire(WireProtocol):
     """``POST /token`` (``/oauth2/v4/token``): Google's OAuth 2.0 token endpoint, JWT-bearer grant."""
 
     name = "google-oauth"
+    on_request: Callable[[RecordedRequest], None] | None = None
+    """Called (on the fake server's thread) before each token request is answered — tests use it
+    to hold a refresh in flight; the server answers nothing else meanwhile."""
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path in ("/token", "/oauth2/v4/token")
 
     def answer(self, request: RecordedRequest) -> Rendered | None:
+        hook = GoogleOAuthWire.on_request
+        if hook is not None:
+            hook(request)
         form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
         if request.query.get("fail"):
             return self._error(request.query["fail"], "Invalid JWT Signature.")
