@@ -27,6 +27,16 @@ class SSEParser:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if keep_cr:
                 buffer += b"\r"
+        elif not self._data and self._event is None and buffer[-2:] == b"\n\n":
+            # Providers send one whole event per read; these two shapes skip the line loop.
+            end = len(buffer) - 2
+            first = buffer.find(b"\n")
+            if first == end and buffer[:6] == b"data: ":
+                self._buffer = b""
+                return [(None, buffer[6:end].decode("utf-8", "replace"))]
+            if buffer[:7] == b"event: " and buffer[first + 1 : first + 7] == b"data: " and buffer.find(b"\n", first + 1) == end:
+                self._buffer = b""
+                return [(buffer[7:first].decode("utf-8", "replace"), buffer[first + 7 : end].decode("utf-8", "replace"))]
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
         events: list[tuple[str | None, str]] = []

@@ -1,0 +1,108 @@
+"""The SSE parser's fast paths change nothing: the same events as the plain line-by-line parser,
+for any stream split anywhere."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vv_llm.chat_clients.adapters.sse import SSEParser
+
+
+class ReferenceParser:
+    """The parser before its fast paths: every line decoded and split on ':' the plain way."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._event: str | None = None
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        buffer = self._buffer + chunk
+        if b"\r" in buffer:
+            keep_cr = buffer.endswith(b"\r")
+            if keep_cr:
+                buffer = buffer[:-1]
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if keep_cr:
+                buffer += b"\r"
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()
+        events: list[tuple[str | None, str]] = []
+        for raw in lines:
+            if not raw:
+                if self._data or self._event is not None:
+                    events.append((self._event, "\n".join(self._data)))
+                self._event = None
+                self._data = []
+                continue
+            name, sep, value = raw.decode("utf-8", "replace").partition(":")
+            if not name and sep:
+                continue
+            if value.startswith(" "):
+                value = value[1:]
+            if name == "data":
+                self._data.append(value)
+            elif name == "event":
+                self._event = value
+        return events
+
+    def close(self) -> list[tuple[str | None, str]]:
+        return self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._data else []
+
+
+def parse(parser: SSEParser | ReferenceParser, stream: bytes, cuts: list[int]) -> list[tuple[str | None, str]]:
+    events = []
+    start = 0
+    for cut in [*cuts, len(stream)]:
+        events += parser.feed(stream[start:cut])
+        start = cut
+    return events + parser.close()
+
+
+LINES = st.sampled_from(
+    [
+        b'data: {"a":1}',
+        b"data:{}",
+        b"data: [DONE]",
+        b"data",
+        b"data:",
+        b"data:  two spaces",
+        b"datax: not data",
+        b"event: message_start",
+        b"event",
+        b"eventful: no",
+        b": comment",
+        b"id: 7",
+        b"retry: 10",
+        "data: 你好".encode(),
+        b"",
+    ]
+)
+ENDINGS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    parts = draw(st.lists(st.tuples(LINES, ENDINGS), max_size=30))
+    stream = b"".join(line + end for line, end in parts)
+    if draw(st.booleans()):
+        stream += draw(LINES)  # unterminated last line
+    cuts = sorted(draw(st.lists(st.integers(0, len(stream)), max_size=12)))
+    return stream, cuts
+
+
+@settings(max_examples=400, deadline=None)
+@given(streams())
+def test_same_events_as_reference_for_any_split(case: tuple[bytes, list[int]]) -> None:
+    stream, cuts = case
+    assert parse(SSEParser(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+def test_one_event_per_read_fast_path() -> None:
+    parser = SSEParser()
+    assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]
+    assert parser.feed(b"data:x\n\n") == [(None, "x")]
+    assert parser.feed(b"event: e\n") == []
+    assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
+    assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
