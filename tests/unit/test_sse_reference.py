@@ -3,10 +3,14 @@ for any stream split anywhere."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vv_llm.chat_clients.adapters.sse import SSEParser
+from vv_llm.chat_clients.adapters.sse import SSEParser, loads
 
 
 class ReferenceParser:
@@ -106,3 +110,19 @@ def test_one_event_per_read_fast_path() -> None:
     assert parser.feed(b"event: e\n") == []
     assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
     assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    ['{"a":1}', ' {"a": [1, 2.5, null, true]} ', '"text"', "[]", "12", "NaN", '{"a":1} x', '{"a":', "", "  ", '{"a":1}\n', "\ufeff{}"],
+)
+def test_loads_is_json_loads(data: str) -> None:
+    try:
+        expected: Any = ("ok", json.loads(data))
+    except ValueError as exc:
+        expected = ("error", type(exc))
+    try:
+        got: Any = ("ok", loads(data))
+    except ValueError as exc:
+        got = ("error", type(exc))
+    assert got == expected

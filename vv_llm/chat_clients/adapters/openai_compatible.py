@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEParser
+from vv_llm.chat_clients.adapters.sse import SSEParser, loads
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -213,7 +213,7 @@ class OpenAIStreamDecoder(StreamDecoder):
                 self.done = True
                 continue
             try:
-                chunk = json.loads(data)
+                chunk = loads(data)
             except ValueError:
                 raise self._adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
             if not isinstance(chunk, dict):

