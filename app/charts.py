@@ -1,0 +1,93 @@
+"""Altair charts for the usage dashboard (one consistent look: tooltips everywhere, one palette)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+PALETTE = ["#4F46E5", "#0EA5E9", "#10B981", "#F59E0B", "#EF4444", "#8B5CF6", "#EC4899", "#14B8A6", "#64748B", "#A3E635"]
+HEIGHT = 280
+
+
+def _color(field: str, title: str) -> alt.Color:
+    return alt.Color(f"{field}:N", title=title, scale=alt.Scale(range=PALETTE), legend=alt.Legend(orient="bottom", columns=4))
+
+
+def per_day(daily: pd.DataFrame, value: str, title: str, fmt: str = ",.0f") -> alt.Chart:
+    """Stacked bars: ``value`` per day, one colour per model."""
+    return (
+        alt.Chart(daily, height=HEIGHT)
+        .mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
+        .encode(
+            x=alt.X("yearmonthdate(day):O", title=None, axis=alt.Axis(labelAngle=-30, format="%b %d")),
+            y=alt.Y(f"sum({value}):Q", title=title, axis=alt.Axis(format=fmt)),
+            color=_color("model", "Model"),
+            tooltip=[
+                alt.Tooltip("yearmonthdate(day):T", title="Day"),
+                alt.Tooltip("model:N", title="Model"),
+                alt.Tooltip(f"sum({value}):Q", title=title, format=fmt),
+                alt.Tooltip("sum(calls):Q", title="Calls"),
+            ],
+        )
+    )
+
+
+def tokens_by(breakdown: pd.DataFrame, dimension: str, label: str) -> alt.Chart:
+    """Horizontal stacked bars: input (incl. cached) and output tokens per group."""
+    long = breakdown.melt(id_vars=[dimension], value_vars=["input_tokens", "output_tokens"], var_name="kind", value_name="tokens")
+    long["kind"] = long["kind"].map({"input_tokens": "input", "output_tokens": "output"})
+    return (
+        alt.Chart(long, height=max(120, 36 * breakdown.shape[0]))
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            y=alt.Y(f"{dimension}:N", title=None, sort="-x"),
+            x=alt.X("sum(tokens):Q", title="Tokens", axis=alt.Axis(format="~s")),
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["input", "output"], range=[PALETTE[1], PALETTE[0]])),
+            tooltip=[alt.Tooltip(f"{dimension}:N", title=label), "kind:N", alt.Tooltip("sum(tokens):Q", title="Tokens", format=",")],
+        )
+    )
+
+
+def cost_by(breakdown: pd.DataFrame, dimension: str, label: str) -> alt.Chart:
+    return (
+        alt.Chart(breakdown, height=max(120, 36 * breakdown.shape[0]))
+        .mark_bar(cornerRadiusEnd=3, color=PALETTE[2])
+        .encode(
+            y=alt.Y(f"{dimension}:N", title=None, sort="-x"),
+            x=alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.4~f")),
+            tooltip=[alt.Tooltip(f"{dimension}:N", title=label), alt.Tooltip("cost_usd:Q", title="Cost", format="$,.6f"), "calls:Q"],
+        )
+    )
+
+
+def latency(long: pd.DataFrame) -> alt.Chart:
+    """Box plots of time to first token and total time, per model."""
+    return (
+        alt.Chart(long, height=HEIGHT)
+        .mark_boxplot(extent="min-max", size=18, median={"color": "white"})
+        .encode(
+            x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-20)),
+            y=alt.Y("seconds:Q", title="Seconds"),
+            color=_color("model", "Model"),
+            column=alt.Column("metric:N", title=None, header=alt.Header(labelFontWeight="bold", labelFontSize=13)),
+        )
+        .resolve_scale(y="independent")
+    )
+
+
+def error_rate(breakdown: pd.DataFrame, dimension: str) -> alt.Chart:
+    return (
+        alt.Chart(breakdown, height=max(120, 36 * breakdown.shape[0]))
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            y=alt.Y(f"{dimension}:N", title=None, sort="-x"),
+            x=alt.X("error_rate:Q", title="Error rate", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.condition(alt.datum.error_rate > 0, alt.value(PALETTE[4]), alt.value(PALETTE[2])),
+            tooltip=[
+                alt.Tooltip(f"{dimension}:N"),
+                alt.Tooltip("error_rate:Q", title="Error rate", format=".0%"),
+                alt.Tooltip("errors:Q", title="Errors"),
+                alt.Tooltip("calls:Q", title="Calls"),
+            ],
+        )
+    )

@@ -1,0 +1,51 @@
+"""Numbers and times as people read them (shared by the pages and the exports)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def tokens(value: int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,}"
+
+
+def rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} tok/s"
+
+
+def cost(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value == 0:
+        return "$0"
+    if value < 0.01:
+        return f"${value:.6f}".rstrip("0")
+    return f"${value:,.4f}"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def local_time(value: datetime | None) -> str:
+    """A stored (UTC) time in this machine's time zone."""
+    if value is None:
+        return "–"
+    return _aware(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    return None if value is None else _aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

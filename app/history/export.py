@@ -1,0 +1,196 @@
+"""Export runs as Markdown (to read), JSON (messages in OpenAI format plus metadata) or CSV (one row per model)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from app import formatting as fmt
+from app.history.store import ResultView, RunView
+
+EXPORT_FORMAT = "vv-llm-history"
+EXPORT_VERSION = 1
+CSV_COLUMNS = [
+    "run_id",
+    "created_at",
+    "run_status",
+    "user_prompt",
+    "system_prompt",
+    "position",
+    "backend",
+    "model",
+    "endpoint_id",
+    "status",
+    "finish_reason",
+    "ttft_s",
+    "total_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "error_type",
+    "error_message",
+    "content",
+    "reasoning",
+    "tool_calls",
+]
+
+
+def _usage(result: ResultView) -> dict[str, int | None]:
+    r = result.result
+    return {
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "cached_tokens": r.cached_tokens,
+        "reasoning_tokens": r.reasoning_tokens,
+    }
+
+
+def run_to_dict(view: RunView) -> dict[str, Any]:
+    run = view.run
+    return {
+        "id": run.id,
+        "created_at": fmt.iso_utc(run.created_at),
+        "finished_at": fmt.iso_utc(run.finished_at),
+        "status": run.status,
+        "title": run.title,
+        "system_prompt": run.system_prompt,
+        "user_prompt": run.user_prompt,
+        "image_count": run.image_count,
+        "parent_id": run.parent_id,
+        "parameters": view.parameters,
+        "results": [
+            {
+                "position": r.result.position,
+                "backend": r.result.backend,
+                "model": r.result.model,
+                "endpoint_id": r.result.endpoint_id,
+                "status": r.result.status,
+                "partial": r.result.status in ("partial", "stopped"),
+                "finish_reason": r.result.finish_reason,
+                "content": r.result.content,
+                "reasoning": r.result.reasoning,
+                "tool_calls": r.tool_calls,
+                "usage": _usage(r),
+                "cost_usd": r.result.cost_usd,
+                "ttft_s": r.result.ttft_s,
+                "total_s": r.result.total_s,
+                "error": {"type": r.result.error_type, "message": r.result.error_message} if r.result.error_type else None,
+                "parameters": r.parameters,
+                "messages": r.messages,
+            }
+            for r in view.results
+        ],
+    }
+
+
+def to_json(runs: Sequence[RunView]) -> str:
+    exported_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    payload = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": exported_at, "runs": [run_to_dict(v) for v in runs]}
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
+
+
+def _metrics_line(r: ResultView) -> str:
+    res = r.result
+    parts = [
+        f"TTFT {fmt.seconds(res.ttft_s)}",
+        f"total {fmt.seconds(res.total_s)}",
+        f"tokens in {fmt.tokens(res.prompt_tokens)} / out {fmt.tokens(res.completion_tokens)} / cached {fmt.tokens(res.cached_tokens)}",
+        f"cost {fmt.cost(res.cost_usd)}",
+    ]
+    if res.endpoint_id:
+        parts.append(f"endpoint `{res.endpoint_id}`")
+    return " · ".join(parts)
+
+
+def to_markdown(runs: Sequence[RunView]) -> str:
+    out = [f"# vv-llm history export ({len(runs)} run{'s' if len(runs) != 1 else ''})", ""]
+    for view in runs:
+        run = view.run
+        out += [f"## {run.title or '(no prompt)'}", "", f"*{fmt.local_time(run.created_at)} · run `{run.id}` · {run.status}*", ""]
+        if run.system_prompt:
+            out += ["**System prompt**", "", _quote(run.system_prompt), ""]
+        images = f" (+{run.image_count} image{'s' if run.image_count != 1 else ''})" if run.image_count else ""
+        out += [f"**Prompt**{images}", "", _quote(run.user_prompt), ""]
+        for i, r in enumerate(view.results, 1):
+            res = r.result
+            partial = " (partial)" if res.status in ("partial", "stopped") else ""
+            out += [f"### {i}. {res.model} ({res.backend}) — {res.status}{partial}", "", _metrics_line(r), ""]
+            if res.error_type:
+                out += [f"**Error** `{res.error_type}`: {res.error_message or ''}", ""]
+            if res.reasoning:
+                out += ["**Reasoning**", "", _quote(res.reasoning), ""]
+            if r.tool_calls:
+                out += ["**Tool calls**", "", "```json", json.dumps(r.tool_calls, ensure_ascii=False, indent=2), "```", ""]
+            if res.content:
+                out += [res.content, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
+    rows = []
+    for view in runs:
+        for r in view.results:
+            res = r.result
+            rows.append(
+                {
+                    "run_id": view.run.id,
+                    "created_at": fmt.iso_utc(view.run.created_at),
+                    "run_status": view.run.status,
+                    "user_prompt": view.run.user_prompt,
+                    "system_prompt": view.run.system_prompt or "",
+                    "position": res.position,
+                    "backend": res.backend,
+                    "model": res.model,
+                    "endpoint_id": res.endpoint_id or "",
+                    "status": res.status,
+                    "finish_reason": res.finish_reason or "",
+                    "ttft_s": res.ttft_s,
+                    "total_s": res.total_s,
+                    "prompt_tokens": res.prompt_tokens,
+                    "completion_tokens": res.completion_tokens,
+                    "cached_tokens": res.cached_tokens,
+                    "reasoning_tokens": res.reasoning_tokens,
+                    "cost_usd": res.cost_usd,
+                    "error_type": res.error_type or "",
+                    "error_message": res.error_message or "",
+                    "content": res.content,
+                    "reasoning": res.reasoning or "",
+                    "tool_calls": json.dumps(r.tool_calls, ensure_ascii=False) if r.tool_calls else "",
+                }
+            )
+    return rows
+
+
+def to_csv(runs: Sequence[RunView]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in _csv_rows(runs):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str
+    mime: str
+    render: Callable[[Sequence[RunView]], str]
+
+
+FORMATS = {
+    "Markdown": ExportFormat("Markdown", "md", "text/markdown", to_markdown),
+    "JSON": ExportFormat("JSON", "json", "application/json", to_json),
+    "CSV": ExportFormat("CSV", "csv", "text/csv", to_csv),
+}

@@ -1,0 +1,360 @@
+"""Write runs as they happen and read them back: search, open, delete, dashboard rows.
+
+``HistoryStore`` is the compare runner's recorder: the run and a row per model are written when
+the run starts, partial output is written while it streams, and each row is completed when its
+stream ends, so a crash or a failed stream keeps what arrived. Text is scrubbed of known secrets
+before it is written; API keys are never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, func, or_
+from sqlmodel import Session, SQLModel, create_engine, delete, select
+
+from app.history.models import Run, RunMessage, RunResult, utcnow
+
+if TYPE_CHECKING:
+    from app.runner import ColumnState, CompareRun
+
+Scrub = Callable[[str | None], str | None]
+INTERRUPTED = "interrupted: the playground stopped before this stream finished"
+
+
+@dataclass
+class ResultView:
+    result: RunResult
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The conversation sent, then the reply (OpenAI format)."""
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        return json.loads(self.result.tool_calls) if self.result.tool_calls else []
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return json.loads(self.result.parameters or "{}")
+
+
+@dataclass
+class RunView:
+    run: Run
+    results: list[ResultView] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return json.loads(self.run.parameters or "{}")
+
+    @property
+    def total_cost(self) -> float | None:
+        costs = [r.result.cost_usd for r in self.results if r.result.cost_usd is not None]
+        return sum(costs) if costs else None
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _run_status(statuses: Iterable[str]) -> str:
+    statuses = list(statuses)
+    if any(s == "running" for s in statuses):
+        return "running"
+    if statuses and all(s == "done" for s in statuses):
+        return "done"
+    if statuses and all(s == "error" for s in statuses):
+        return "error"
+    return "partial"
+
+
+class HistoryStore:
+    def __init__(self, url: str, *, scrub: Scrub | None = None):
+        self.url = url
+        self.scrub: Scrub = scrub or (lambda text: text)
+        is_sqlite = url.startswith("sqlite")
+        self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
+        if is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine, tables=[Run.__table__, RunResult.__table__, RunMessage.__table__])  # type: ignore[attr-defined]
+        self.recover_interrupted()
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def journal_mode(self) -> str | None:
+        """SQLite's journal mode (``wal``); None on other databases."""
+        if not self.url.startswith("sqlite"):
+            return None
+        with self.engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+    # -- recorder (called by CompareRun from worker threads) -----------------------------
+    def _message_rows(self, result_id: int, messages: Sequence[dict[str, Any]], start: int = 0) -> list[RunMessage]:
+        return [
+            RunMessage(result_id=result_id, position=start + i, role=str(m.get("role", "")), body=self.scrub(_dumps(m)) or "{}")
+            for i, m in enumerate(messages)
+        ]
+
+    def run_started(self, run: CompareRun) -> None:
+        meta = run.meta
+        prompt = meta.get("user_prompt") or ""
+        with self.session() as s:
+            s.add(
+                Run(
+                    id=run.id,
+                    title=(prompt.strip().splitlines() or ["(no prompt)"])[0][:200],
+                    user_prompt=self.scrub(prompt) or "",
+                    system_prompt=self.scrub(meta.get("system_prompt")) or None,
+                    image_count=int(meta.get("image_count") or 0),
+                    parameters=_dumps({"tools": meta.get("tools") or [], "columns": [r.options_summary() for r in run.requests]}),
+                    parent_id=meta.get("parent_id"),
+                    owner=_owner(),
+                )
+            )
+            s.flush()
+            for position, request in enumerate(run.requests):
+                result = RunResult(
+                    run_id=run.id,
+                    position=position,
+                    backend=request.backend,
+                    model=request.model,
+                    parameters=_dumps(request.options_summary()),
+                )
+                s.add(result)
+                s.flush()
+                assert result.id is not None
+                s.add_all(self._message_rows(result.id, request.messages))
+            s.commit()
+
+    def _result(self, s: Session, run_id: str, index: int) -> RunResult | None:
+        return s.exec(select(RunResult).where(RunResult.run_id == run_id, RunResult.position == index)).first()
+
+    def _fill(self, result: RunResult, state: ColumnState) -> None:
+        result.content = self.scrub(state.content) or ""
+        result.reasoning = self.scrub(state.reasoning) or None
+        result.tool_calls = self.scrub(_dumps(state.tool_calls)) if state.tool_calls else None
+        result.endpoint_id = state.endpoint_id
+        if state.usage:
+            result.prompt_tokens = state.usage.get("prompt_tokens")
+            result.completion_tokens = state.usage.get("completion_tokens")
+            result.cached_tokens = state.usage.get("cached_tokens")
+            result.reasoning_tokens = state.usage.get("reasoning_tokens")
+        result.ttft_s = state.ttft
+
+    def column_progress(self, run: CompareRun, index: int, state: ColumnState) -> None:
+        with self.session() as s:
+            result = self._result(s, run.id, index)
+            if result is None or result.status != "running":
+                return
+            self._fill(result, state)
+            s.add(result)
+            s.commit()
+
+    def column_finished(self, run: CompareRun, index: int, state: ColumnState) -> None:
+        with self.session() as s:
+            result = self._result(s, run.id, index)
+            if result is None:
+                return
+            self._fill(result, state)
+            result.status = state.status
+            result.finish_reason = state.finish_reason
+            result.cost_usd = state.cost
+            result.total_s = state.total
+            result.error_type = state.error_type
+            result.error_message = self.scrub(state.error_message)
+            result.finished_at = utcnow()
+            s.add(result)
+            if state.reply is not None:
+                assert result.id is not None
+                count = s.exec(select(func.count()).select_from(RunMessage).where(RunMessage.result_id == result.id)).one()
+                s.add_all(self._message_rows(result.id, [state.reply], start=int(count)))
+            s.commit()
+
+    def run_finished(self, run: CompareRun) -> None:
+        with self.session() as s:
+            row = s.get(Run, run.id)
+            if row is None:
+                return
+            statuses = s.exec(select(RunResult.status).where(RunResult.run_id == run.id)).all()
+            row.status = _run_status(statuses)
+            row.finished_at = utcnow()
+            s.add(row)
+            s.commit()
+
+    def recover_interrupted(self) -> int:
+        """Mark streams a dead process left ``running`` as partial (their text so far is kept)."""
+        host = socket.gethostname()
+        fixed = 0
+        with self.session() as s:
+            runs = s.exec(select(Run).where(Run.status == "running")).all()
+            for run in runs:
+                owner_host, _, pid = run.owner.rpartition(":")
+                if owner_host != host or not pid.isdigit() or _pid_alive(int(pid)):
+                    continue
+                results = s.exec(select(RunResult).where(RunResult.run_id == run.id)).all()
+                for result in results:
+                    if result.status == "running":
+                        result.status = "partial" if result.content or result.reasoning else "error"
+                        result.error_type = result.error_type or "Interrupted"
+                        result.error_message = INTERRUPTED
+                        s.add(result)
+                        fixed += 1
+                run.status = _run_status(r.status for r in results)
+                s.add(run)
+            s.commit()
+        return fixed
+
+    # -- reading -------------------------------------------------------------------------
+    def _filtered(self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None) -> Any:
+        query = select(Run)
+        if start is not None:
+            query = query.where(Run.created_at >= start)
+        if end is not None:
+            query = query.where(Run.created_at < end)
+        if models:
+            query = query.where(Run.id.in_(select(RunResult.run_id).where(RunResult.model.in_(list(models)))))  # type: ignore[attr-defined]
+        if text and text.strip():
+            needle = text.strip().lower()
+            matching_results = select(RunResult.run_id).where(
+                or_(
+                    func.lower(RunResult.content).contains(needle, autoescape=True),
+                    func.lower(RunResult.model).contains(needle, autoescape=True),
+                )
+            )
+            query = query.where(
+                or_(
+                    func.lower(Run.user_prompt).contains(needle, autoescape=True),
+                    func.lower(func.coalesce(Run.system_prompt, "")).contains(needle, autoescape=True),
+                    Run.id.in_(matching_results),  # type: ignore[attr-defined]
+                )
+            )
+        return query
+
+    def search(
+        self,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[RunView]:
+        """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes)."""
+        query = self._filtered(text, models, start, end).order_by(Run.created_at.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
+        with self.session() as s:
+            runs = list(s.exec(query).all())
+        return self._views(runs)
+
+    def count(
+        self, text: str | None = None, models: Sequence[str] | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> int:
+        query = self._filtered(text, models, start, end).subquery()
+        with self.session() as s:
+            return int(s.exec(select(func.count()).select_from(query)).one())
+
+    def get(self, run_id: str) -> RunView | None:
+        with self.session() as s:
+            run = s.get(Run, run_id)
+        return self._views([run])[0] if run is not None else None
+
+    def get_many(self, run_ids: Sequence[str]) -> list[RunView]:
+        with self.session() as s:
+            runs = list(s.exec(select(Run).where(Run.id.in_(list(run_ids))).order_by(Run.created_at.desc())).all())  # type: ignore[attr-defined]
+        return self._views(runs)
+
+    def _views(self, runs: list[Run]) -> list[RunView]:
+        if not runs:
+            return []
+        ids = [r.id for r in runs]
+        with self.session() as s:
+            results = s.exec(select(RunResult).where(RunResult.run_id.in_(ids)).order_by(RunResult.position)).all()  # type: ignore[attr-defined]
+            result_ids = [r.id for r in results]
+            messages = (
+                s.exec(select(RunMessage).where(RunMessage.result_id.in_(result_ids)).order_by(RunMessage.position)).all()  # type: ignore[attr-defined]
+                if result_ids
+                else []
+            )
+        by_result: dict[int, list[dict[str, Any]]] = {}
+        for message in messages:
+            by_result.setdefault(message.result_id, []).append(json.loads(message.body))
+        by_run: dict[str, list[ResultView]] = {}
+        for result in results:
+            by_run.setdefault(result.run_id, []).append(ResultView(result, by_result.get(result.id or -1, [])))
+        return [RunView(run, by_run.get(run.id, [])) for run in runs]
+
+    def model_names(self) -> list[str]:
+        with self.session() as s:
+            return sorted(set(s.exec(select(RunResult.model).distinct()).all()))
+
+    def delete(self, run_ids: Sequence[str]) -> int:
+        """Delete runs with their results and messages; returns how many runs were deleted."""
+        ids = list(run_ids)
+        if not ids:
+            return 0
+        with self.session() as s:
+            result_ids = select(RunResult.id).where(RunResult.run_id.in_(ids))  # type: ignore[attr-defined]
+            s.exec(delete(RunMessage).where(RunMessage.result_id.in_(result_ids)))  # type: ignore[attr-defined]
+            s.exec(delete(RunResult).where(RunResult.run_id.in_(ids)))  # type: ignore[attr-defined]
+            deleted = s.exec(delete(Run).where(Run.id.in_(ids)))  # type: ignore[attr-defined]
+            s.commit()
+            return int(deleted.rowcount or 0)
+
+    def usage_rows(self, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
+        """One dict per model result (with its run's time), for the dashboard."""
+        query = select(Run.created_at, RunResult).join(RunResult, RunResult.run_id == Run.id)  # type: ignore[arg-type]
+        if start is not None:
+            query = query.where(Run.created_at >= start)
+        if end is not None:
+            query = query.where(Run.created_at < end)
+        with self.session() as s:
+            rows = s.exec(query).all()
+        out = []
+        for created_at, r in rows:
+            out.append(
+                {
+                    "created_at": created_at,
+                    "run_id": r.run_id,
+                    "backend": r.backend,
+                    "model": r.model,
+                    "endpoint": r.endpoint_id or "(none)",
+                    "status": r.status,
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                    "cached_tokens": r.cached_tokens,
+                    "cost_usd": r.cost_usd,
+                    "ttft_s": r.ttft_s,
+                    "total_s": r.total_s,
+                    "error_type": r.error_type,
+                }
+            )
+        return out
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,108 @@
+"""One model's answer as a card: status, metrics, reasoning, tool calls, content, error.
+
+Model output is shown with ``st.markdown`` and never with ``unsafe_allow_html``: raw HTML from
+a model is displayed as text, not rendered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from app import formatting as fmt
+from app.conversation import message_text
+from app.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
+from app.ui.common import md_escape
+
+STATUS: dict[str, tuple[str, Any, str]] = {
+    WAITING: ("Waiting", "gray", ":material/hourglass_top:"),
+    STREAMING: ("Streaming", "blue", ":material/stream:"),
+    DONE: ("Done", "green", ":material/check_circle:"),
+    ERROR: ("Failed", "red", ":material/error:"),
+    PARTIAL: ("Partial", "orange", ":material/warning:"),
+    STOPPED: ("Stopped", "gray", ":material/stop_circle:"),
+    "running": ("Interrupted", "orange", ":material/warning:"),
+}
+
+
+def metrics_markdown(state: ColumnState) -> str:
+    """Badges: timing on the first line, tokens and cost on the second (numbers only, no model text)."""
+    usage = state.usage or {}
+    if state.finished:
+        timing = [f"TTFT {fmt.seconds(state.ttft)}", fmt.rate(state.tokens_per_second), f"total {fmt.seconds(state.total)}"]
+    else:
+        timing = [f"TTFT {fmt.seconds(state.ttft)}", f"{fmt.seconds(state.elapsed)} so far"]
+    tokens = [
+        f"in {fmt.tokens(usage.get('prompt_tokens'))}",
+        f"out {fmt.tokens(usage.get('completion_tokens'))}",
+        f"cached {fmt.tokens(usage.get('cached_tokens'))}",
+    ]
+    line1 = " ".join(f":gray-badge[{t}]" for t in timing)
+    line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{fmt.cost(state.cost)}]"
+    return line1.replace("$", r"\$") + "  \n" + line2.replace("$", r"\$")
+
+
+def _tool_calls(calls: list[dict[str, Any]]) -> None:
+    for call in calls:
+        function = call.get("function") or {}
+        st.markdown(f":material/build: Tool call **{md_escape(str(function.get('name') or '?'))}**")
+        arguments = function.get("arguments") or ""
+        try:
+            arguments = json.dumps(json.loads(arguments), ensure_ascii=False, indent=2)
+        except ValueError:
+            pass
+        st.code(arguments or "{}", language="json", wrap_lines=True)
+
+
+def _earlier(messages: list[dict[str, Any]]) -> None:
+    shown = [m for m in messages if m.get("role") in ("user", "assistant")]
+    if not shown:
+        return
+    with st.expander(f"Earlier in this conversation ({len(shown)} messages)", icon=":material/forum:"):
+        for message in shown:
+            who = "**You**" if message.get("role") == "user" else "**Model**"
+            st.markdown(who)
+            st.markdown(message_text(message) or "_(tool call only)_")
+
+
+def render_column(
+    state: ColumnState, *, index: int, demo: bool = False, earlier: list[dict[str, Any]] | None = None, key_prefix: str = "result"
+) -> None:
+    """Draw one column's card (``st-key-{key_prefix}-{index}`` is its stable CSS handle)."""
+    label, color, icon = STATUS.get(state.status, (state.status, "gray", ":material/help:"))
+    with st.container(border=True, key=f"{key_prefix}-{index}"):
+        st.markdown(f"### {md_escape(state.model)}")
+        with st.container(horizontal=True, gap="small"):
+            st.badge(label, color=color, icon=icon)
+            st.badge(state.backend, color="gray")
+            if demo:
+                st.badge("demo", color="violet", icon=":material/science:")
+        st.markdown(metrics_markdown(state))
+        if earlier:
+            _earlier(earlier)
+        if state.reasoning:
+            with st.expander("Reasoning", icon=":material/psychology:", expanded=False):
+                st.markdown(state.reasoning)
+        if state.content:
+            cursor = " ▍" if state.status == STREAMING else ""
+            st.markdown(state.content + cursor)
+        elif state.status in (WAITING, STREAMING):
+            st.caption("Waiting for the first token…" if state.status == WAITING else "Thinking…")
+        if state.tool_calls:
+            _tool_calls(state.tool_calls)
+        if state.status == ERROR:
+            st.error(f"**{md_escape(state.error_type or 'Error')}** — {md_escape(state.error_message or '')}", icon=":material/error:")
+        elif state.status == PARTIAL:
+            st.warning(
+                f"**Partial answer** — the stream broke after the text above arrived. "
+                f"`{md_escape(state.error_type or '')}`: {md_escape(state.error_message or '')}",
+                icon=":material/warning:",
+            )
+        elif state.status == STOPPED:
+            st.info("**Stopped** — the text above is what arrived before you pressed Stop.", icon=":material/stop_circle:")
+        elif state.status == "running":
+            st.warning("Interrupted — this stream never finished.", icon=":material/warning:")
+        if state.endpoint_id and state.finished:
+            st.caption(f"via endpoint `{state.endpoint_id}`" + (f" · finish: {state.finish_reason}" if state.finish_reason else ""))

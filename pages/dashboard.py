@@ -1,0 +1,114 @@
+"""Usage dashboard: tokens, cost, latency and errors from the history."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from app import charts
+from app import dashboard_data as data
+from app import formatting as fmt
+from app.bootstrap import AppContext, context
+from app.ui.common import header
+
+ctx: AppContext = context()
+header("Usage", "Tokens, cost and latency over time, by backend, model and endpoint — from your history.")
+if ctx.history is None:
+    st.error(ctx.history_problem or "History is unavailable.", icon=":material/database:")
+    st.stop()
+
+frame = data.usage_frame(ctx.history.usage_rows())
+if frame.empty:
+    st.info("Nothing to show yet: run a comparison on **Compare** and come back.", icon=":material/monitoring:")
+    st.stop()
+
+first_day, last_day = frame["day"].min().date(), frame["day"].max().date()
+today = date.today()
+with st.container(border=True, key="dashboard-filters"):
+    c1, c2 = st.columns([2, 3])
+    days = c1.date_input(
+        "Dates",
+        value=(max(first_day, today - timedelta(days=29)), max(last_day, today)),
+        key="dashboard_dates",
+        format="YYYY-MM-DD",
+    )
+    models = c2.multiselect("Models", sorted(frame["model"].unique()), key="dashboard_models", placeholder="All models")
+picked = list(days) if isinstance(days, (list, tuple)) else [days]
+start = picked[0] if picked else None
+end = picked[-1] if picked else None
+df = data.filtered(frame, start, end, models)
+if df.empty:
+    st.info("No calls in this range.")
+    st.stop()
+
+k = data.kpis(df)
+with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
+    st.metric("Runs", f"{k['runs']:,}", border=True)
+    st.metric("Model calls", f"{k['calls']:,}", border=True)
+    st.metric("Tokens", fmt.tokens(k["tokens"]), border=True)
+    st.metric("Cost", fmt.cost(k["cost"]), border=True)
+    st.metric("Median TTFT", fmt.seconds(k["median_ttft"]), border=True)
+    st.metric("Error rate", "–" if k["error_rate"] is None else f"{k['error_rate']:.0%}", border=True)
+
+over_time, breakdown_tab, latency_tab, errors_tab = st.tabs(
+    [":material/calendar_month: Over time", ":material/stacked_bar_chart: Breakdown", ":material/timer: Latency", ":material/error: Errors"]
+)
+daily = data.daily(df)
+with over_time:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Tokens per day", anchor=False)
+        st.altair_chart(charts.per_day(daily, "tokens", "Tokens"), width="stretch")
+    with right:
+        st.subheader("Cost per day", anchor=False)
+        st.altair_chart(charts.per_day(daily, "cost_usd", "Cost (USD)", fmt="$,.4~f"), width="stretch")
+
+with breakdown_tab:
+    label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")
+    dimension = data.DIMENSIONS[label]
+    table = data.breakdown(df, dimension)
+    left, right = st.columns(2)
+    with left:
+        st.subheader(f"Tokens by {label.lower()}", anchor=False)
+        st.altair_chart(charts.tokens_by(table, dimension, label), width="stretch")
+    with right:
+        st.subheader(f"Cost by {label.lower()}", anchor=False)
+        st.altair_chart(charts.cost_by(table, dimension, label), width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            dimension: st.column_config.TextColumn(label),
+            "calls": st.column_config.NumberColumn("Calls"),
+            "input_tokens": st.column_config.NumberColumn("Input tokens", format="localized"),
+            "output_tokens": st.column_config.NumberColumn("Output tokens", format="localized"),
+            "cached_tokens": st.column_config.NumberColumn("Cached tokens", format="localized"),
+            "cost_usd": st.column_config.NumberColumn("Cost", format="$%.6f"),
+            "median_ttft_s": st.column_config.NumberColumn("Median TTFT", format="%.2f s"),
+            "median_total_s": st.column_config.NumberColumn("Median total", format="%.2f s"),
+            "errors": st.column_config.NumberColumn("Errors"),
+            "error_rate": st.column_config.ProgressColumn("Error rate", min_value=0.0, max_value=1.0, format="percent"),
+        },
+    )
+
+with latency_tab:
+    long = data.latency_long(df)
+    if long.empty:
+        st.info("No completed calls in this range.")
+    else:
+        st.subheader("Latency distribution per model", anchor=False)
+        st.caption("Completed calls only. Boxes span the middle half; whiskers the fastest and slowest.")
+        st.altair_chart(charts.latency(long), width="content")
+
+with errors_tab:
+    table = data.breakdown(df, "model")
+    st.subheader("Error rate per model", anchor=False)
+    st.caption("Failed or broken streams (partial answers) count as errors; streams you stopped do not.")
+    st.altair_chart(charts.error_rate(table, "model"), width="stretch")
+    errors = data.recent_errors(df)
+    if errors.empty:
+        st.success("No errors in this range.", icon=":material/check_circle:")
+    else:
+        st.dataframe(errors, hide_index=True, width="stretch")
