@@ -1,0 +1,1 @@
+"""vv-llm benchmarks: ``python -m benchmarks.run`` (see ``benchmarks/README.md``)."""
