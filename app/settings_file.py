@@ -83,11 +83,10 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     plain = _unwrap_secrets(model.model_dump(mode="python", exclude_defaults=True))
     plain["VERSION"] = "2"
     for backend in (plain.get("backends") or {}).values():
-        backend["endpoints"] = _compact_refs(backend.get("endpoints"))
-        for model_setting in (backend.get("models") or {}).values():
-            model_setting["endpoints"] = _compact_refs(model_setting.get("endpoints"))
-        if not backend["endpoints"]:
-            del backend["endpoints"]
+        for holder in [backend, *(backend.get("models") or {}).values()]:
+            refs = _compact_refs(holder.pop("endpoints", None))
+            if refs:
+                holder["endpoints"] = refs
     return plain
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 from app.bootstrap import AppContext, context
 from app.connection_test import check_endpoint
 from app.scrub import Scrubber
-from app.settings_draft import best_slot, merge_import, models_using, parse_import, rename_endpoint_refs
+from app.settings_draft import best_slot, merge_import, models_using, parse_import, ref_id, rename_endpoint_refs
 from app.settings_file import mask_secret, redact, secret_values, validate
 from app.ui.common import header, md_escape
 from app.ui.settings_forms import Slots, endpoint_form, model_form
@@ -88,10 +88,52 @@ def _add_endpoint(backend: str) -> None:
     if backend != "custom":
         refs = d["backends"].setdefault(backend, {"models": {}}).setdefault("endpoints", [])
         refs.append(new_id)
+        picker = f"v{state['draft_version']}-be-{backend}-endpoints"
+        if picker in state:
+            state[picker] = [*state[picker], new_id]
     state["editor_notice"] = (
         "info",
         f"Added endpoint `{new_id}`" + (f", used by every **{backend}** model." if backend != "custom" else "."),
     )
+
+
+def _ref_widgets() -> list[str]:
+    """Session-state keys of every endpoint-reference multiselect currently drawn."""
+    prefix = f"v{state['draft_version']}-be-"
+    return [k for k in state if isinstance(k, str) and k.startswith(prefix) and k.endswith("-endpoints")]
+
+
+def _replace_ref(old: str, new: str | None) -> None:
+    """Rename (or drop, when ``new`` is None) an endpoint id in the draft and in reference pickers."""
+    d = state["draft"]
+    if new is None:
+        for backend in d["backends"].values():
+            if backend.get("endpoints"):
+                backend["endpoints"] = [r for r in backend["endpoints"] if ref_id(r) != old]
+            for model in (backend.get("models") or {}).values():
+                if model.get("endpoints"):
+                    model["endpoints"] = [r for r in model["endpoints"] if ref_id(r) != old]
+    else:
+        rename_endpoint_refs(d, old, new)
+    for widget in _ref_widgets():
+        values = list(state[widget] or [])
+        if old in values:
+            state[widget] = [v for v in values if v != old] if new is None else [new if v == old else v for v in values]
+
+
+def _delete_endpoint(uid: str) -> None:
+    d = state["draft"]
+    index = state["draft_uids"].index(uid)
+    old = str(d["endpoints"][index].get("id") or "")
+    del d["endpoints"][index]
+    del state["draft_uids"][index]
+    if old and old not in [e.get("id") for e in d["endpoints"]]:
+        _replace_ref(old, None)
+    state["editor_notice"] = ("info", f"Deleted endpoint `{old}` (not saved yet).")
+
+
+def _remove_model(backend: str, name: str) -> None:
+    state["draft"]["backends"].get(backend, {}).get("models", {}).pop(name, None)
 
 
 def _add_model(backend: str) -> None:
@@ -127,9 +169,7 @@ with st.container(border=True, key="settings-savebar"):
         st.button("Revert changes", icon=":material/undo:", on_click=_revert, key="revert-settings")
 
 slots: Slots = {}
-deletes: list[int] = []
 tests: list[tuple[int, tuple[str, str | None]]] = []
-removals: list[tuple[str, str]] = []
 endpoints_tab, models_tab, io_tab = st.tabs(
     [":material/hub: Endpoints", ":material/deployed_code: Backends & models", ":material/import_export: Import / export"]
 )
@@ -151,15 +191,13 @@ with endpoints_tab:
         key_label = f"key {mask_secret(endpoint.get('api_key'))}" if endpoint.get("api_key") else "no key"
         label = f"**{md_escape(endpoint_id or '(no id)')}** · {md_escape(host)} · {key_label}"
         with st.expander(label, expanded=not endpoint.get("api_key"), key=f"v{version}-ep-{uid}-box"):
-            new, delete, test_choice = endpoint_form(
-                endpoint, i, lambda f, uid=uid: f"v{version}-ep-{uid}-{f}", slots, BACKENDS, list(choices)
+            new, test_choice = endpoint_form(
+                endpoint, i, lambda f, uid=uid: f"v{version}-ep-{uid}-{f}", slots, list(choices), lambda uid=uid: _delete_endpoint(uid)
             )
         new_id = str(new.get("id") or "")
         if endpoint_id and new_id and new_id != endpoint_id:
-            rename_endpoint_refs(draft, endpoint_id, new_id)
+            _replace_ref(endpoint_id, new_id)  # the pickers on the next tab are drawn later in this run
         draft["endpoints"][i] = new
-        if delete:
-            deletes.append(i)
         if test_choice is not None:
             tests.append((i, choices[test_choice]))
 
@@ -197,10 +235,15 @@ with models_tab:
         st.caption("No models configured for this backend: its catalogue models are used with the endpoints above.")
     for name, model in list(models.items()):
         with st.expander(f"**{md_escape(name)}**", key=f"{bkey}-m-{name}-box"):
-            new_model, remove = model_form(backend, name, model, lambda f, name=name: f"{bkey}-m-{name}-{f}", slots, endpoint_ids)
-        models[name] = new_model
-        if remove:
-            removals.append((backend, name))
+            models[name] = model_form(
+                backend,
+                name,
+                model,
+                lambda f, name=name: f"{bkey}-m-{name}-{f}",
+                slots,
+                endpoint_ids,
+                lambda name=name: _remove_model(backend, name),
+            )
     if models or "models" in bset:
         bset["models"] = models
     if existing is not None or bset:
@@ -261,14 +304,6 @@ def _problems(title: str) -> None:
     lines = "\n".join(f"- `{path or '(settings)'}`: {md_escape(message)}" for path, message in errors)
     status_slot.error(f"{title}\n\n{lines}", icon=":material/error:")
 
-
-if deletes or removals:
-    for i in sorted(deletes, reverse=True):
-        del draft["endpoints"][i]
-        del uids[i]
-    for backend_name, model_name in removals:
-        draft["backends"].get(backend_name, {}).get("models", {}).pop(model_name, None)
-    st.rerun()
 
 secrets = Scrubber(secret_values(draft))
 for i, (backend_name, model_name) in tests:

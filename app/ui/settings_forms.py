@@ -60,9 +60,9 @@ def _secret_input(label: str, current: str | None, key: str, help: str | None = 
 
 
 def endpoint_form(
-    endpoint: dict[str, Any], index: int, key: Callable[[str], str], slots: Slots, backends: list[str], test_choices: list[str]
-) -> tuple[dict[str, Any], bool, str | None]:
-    """Draw one endpoint; returns ``(new endpoint dict, delete clicked, test choice if Test clicked)``."""
+    endpoint: dict[str, Any], index: int, key: Callable[[str], str], slots: Slots, test_choices: list[str], on_delete: Callable[[], None]
+) -> tuple[dict[str, Any], str | None]:
+    """Draw one endpoint; returns ``(new endpoint dict, the test choice if Test was clicked)``."""
     path = f"endpoints[{index}]"
     new = dict(endpoint)
     _slot(slots, path)
@@ -213,9 +213,9 @@ def endpoint_form(
         "Test with", test_choices, key=key("test_with"), help="The model used for the test call (one short request, no retries)."
     )
     test = c2.button("Test connection", icon=":material/network_check:", key=key("test"))
-    delete = c3.button("Delete endpoint", icon=":material/delete:", key=key("delete"))
+    c3.button("Delete endpoint", icon=":material/delete:", key=key("delete"), on_click=on_delete)
     _slot(slots, f"{path}.__test__")
-    return new, delete, choice if test else None
+    return new, choice if test else None
 
 
 def _refs(current: list[Any], chosen: list[str]) -> list[Any]:
@@ -229,9 +229,15 @@ def _tri(value: Any) -> str:
 
 
 def model_form(
-    backend: str, name: str, model: dict[str, Any], key: Callable[[str], str], slots: Slots, endpoint_ids: list[str]
-) -> tuple[dict[str, Any], bool]:
-    """Draw one model of a backend; returns ``(new model dict, remove clicked)``."""
+    backend: str,
+    name: str,
+    model: dict[str, Any],
+    key: Callable[[str], str],
+    slots: Slots,
+    endpoint_ids: list[str],
+    on_remove: Callable[[], None],
+) -> dict[str, Any]:
+    """Draw one model of a backend; returns the new model dict."""
     path = f"backends.{backend}.models.{name}"
     new = dict(model)
     _slot(slots, path)
@@ -327,5 +333,5 @@ def model_form(
             _slot(slots, f"{path}.prices.{field}")
     _put(new, "prices", prices or None)
     _slot(slots, f"{path}.prices")
-    remove = st.button("Remove model", icon=":material/delete:", key=key("remove"))
-    return new, remove
+    st.button("Remove model", icon=":material/delete:", key=key("remove"), on_click=on_remove)
+    return new

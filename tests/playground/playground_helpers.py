@@ -33,3 +33,18 @@ def history_store(data_dir: Path) -> Any:
 
 def texts(elements: Any) -> list[str]:
     return [str(e.value) for e in elements]
+
+
+def page_source(at: Any) -> str:
+    """Everything the app sent to the browser in the last run (every element's protobuf, as text)."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)

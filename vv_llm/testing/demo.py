@@ -51,7 +51,7 @@ class DemoModel:
 
 DEMO_MODELS: tuple[DemoModel, ...] = (
     DemoModel("demo-fast", "Fast and concise", duration=1.0, first_byte_delay=0.15),
-    DemoModel("demo-thinker", "Reasons step by step before answering", duration=1.5, first_byte_delay=0.35, reasoning=True),
+    DemoModel("demo-thinker", "Reasons step by step before answering", duration=1.3, first_byte_delay=0.35, reasoning=True),
     DemoModel("demo-tools", "Decides to call a tool", duration=1.0, first_byte_delay=0.25, tool_call=True),
     DemoModel("demo-slow", "Slow and thorough", duration=3.5, first_byte_delay=1.0, chunk_chars=4),
     DemoModel("demo-flaky", "Loses the connection part-way (shows partial output)", duration=1.0, first_byte_delay=0.2, fails_midway=True),
