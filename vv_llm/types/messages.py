@@ -17,10 +17,10 @@ _MISSING = object()
 _IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
 _object_new = object.__new__
 _object_setattr = object.__setattr__
-_PLANS: dict[type, tuple[dict[str, Any], bool] | None] = {}
+_PLANS: dict[type, tuple[dict[str, Any], int, bool] | None] = {}
 
 
-def _construct_plan(cls: type[BaseModel]) -> tuple[dict[str, Any], bool] | None:
+def _construct_plan(cls: type[BaseModel]) -> tuple[dict[str, Any], int, bool] | None:
     """Every field's default in declaration order (``_MISSING`` for required ones), or None when
     the model uses something the fast path does not reproduce (aliases, factories, private state)."""
     if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.model_config.get("extra") == "allow":
@@ -37,7 +37,7 @@ def _construct_plan(cls: type[BaseModel]) -> tuple[dict[str, Any], bool] | None:
             defaults[name] = field.default
         else:
             return None  # pydantic deep-copies mutable defaults
-    return defaults, required
+    return defaults, len(defaults), required
 
 
 class _Model(BaseModel):
@@ -50,10 +50,9 @@ class _Model(BaseModel):
         if plan is False:
             plan = _PLANS[cls] = _construct_plan(cls)
         if plan is not None:
-            defaults, required = plan
-            fields = dict(defaults)
-            fields.update(values)
-            if len(fields) == len(defaults) and not (required and _MISSING in fields.values()):
+            defaults, count, required = plan
+            fields = {**defaults, **values}
+            if len(fields) == count and not (required and _MISSING in fields.values()):
                 model = _object_new(cls)
                 _object_setattr(model, "__dict__", fields)
                 _object_setattr(model, "__pydantic_fields_set__", set(values) if _fields_set is None else _fields_set)
