@@ -19,11 +19,14 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     if version == "2":
         return data
     upgraded: dict[str, Any] = {"VERSION": "2"}
-    backends: dict[str, Any] = dict(data.get("backends") or {})
+    given = data.get("backends") or {}
+    if not isinstance(given, dict):
+        return data  # not an older layout we know; validation names the field
+    backends: dict[str, Any] = dict(given)
     for key, value in data.items():
         if key in ("VERSION", "backends"):
             continue
-        if key.lower() in _BACKEND_KEYS and isinstance(value, dict):
+        if isinstance(key, str) and key.lower() in _BACKEND_KEYS and isinstance(value, dict):
             backends[key.lower()] = _upgrade_backend(value)
         else:
             upgraded[key] = value
@@ -32,15 +35,25 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _looks_v1(data: dict[str, Any]) -> bool:
-    return any(key.lower() in _BACKEND_KEYS for key in data)
+    return any(isinstance(key, str) and key.lower() in _BACKEND_KEYS for key in data)
 
 
 def _upgrade_backend(backend: dict[str, Any]) -> dict[str, Any]:
+    given = backend.get("models") or {}
+    if not isinstance(given, dict):
+        return backend
     models = {}
-    for name, model in (backend.get("models") or {}).items():
+    for name, model in given.items():
+        if not isinstance(model, dict):
+            models[name] = model
+            continue
         model = dict(model)
         refs = []
-        for ref in model.get("endpoints") or []:
+        endpoints = model.get("endpoints") or []
+        if not isinstance(endpoints, list):
+            models[name] = model
+            continue
+        for ref in endpoints:
             if isinstance(ref, dict) and "model" in ref and "model_id" not in ref:
                 ref = {**ref, "model_id": ref["model"]}
                 del ref["model"]

@@ -23,7 +23,7 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     to_anthropic_tools,
     usage_from_anthropic,
 )
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.sse import SSEParser
 from vv_llm.errors import (
     AuthenticationError,
@@ -150,6 +150,12 @@ class AnthropicAdapter(Adapter):
     # -- response ------------------------------------------------------------------------
     def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
         try:
+            return self._parse_response(response)
+        except SHAPE_ERRORS as exc:
+            raise self.shape_error(exc) from None
+
+    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        try:
             data = json.loads(response.body)
         except ValueError:
             raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
@@ -201,10 +207,16 @@ class AnthropicStreamDecoder(StreamDecoder):
         self.done = False
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        return self._decode(self._sse.feed(data))
+        try:
+            return self._decode(self._sse.feed(data))
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
-        return self._decode(self._sse.close())
+        try:
+            return self._decode(self._sse.close())
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas: list[ChatCompletionDeltaMessage] = []

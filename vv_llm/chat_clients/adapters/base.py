@@ -78,6 +78,10 @@ class StreamDecoder(ABC):
         return []
 
 
+SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
+"""What a provider answer of an unexpected shape raises while being read (turned into ResponseParseError)."""
+
+
 def dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -113,7 +117,9 @@ class Adapter(ABC):
         if isinstance(body, dict):
             error = body.get("error", body)
             if isinstance(error, dict):
-                return error.get("message") or error.get("msg"), error.get("type") or error.get("code") or error.get("status")
+                message = error.get("message") or error.get("msg")
+                kind = error.get("type") or error.get("code") or error.get("status")
+                return (str(message) if message else None), (str(kind) if kind else None)
             if isinstance(error, str):
                 return error, None
         if isinstance(body, str) and body:
@@ -158,6 +164,10 @@ class Adapter(ABC):
 
     def parse_error(self, detail: str) -> ResponseParseError:
         return ResponseParseError(f"{self.provider}: {detail}", provider=self.provider, endpoint_id=self.endpoint.id)
+
+    def shape_error(self, exc: BaseException) -> ResponseParseError:
+        """The typed error for an answer whose JSON has an unexpected shape."""
+        return self.parse_error(f"unexpected response shape ({type(exc).__name__}: {str(exc)[:200]})")
 
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-goog-request-id", "x-acs-request-id")

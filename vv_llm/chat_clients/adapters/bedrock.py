@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.bedrock_converse import (
     converse_body,
     finish_reason,
@@ -69,7 +69,7 @@ logging.getLogger("botocore.auth").addFilter(_HideCanonicalRequest())
 
 def error_class(kind: str | None) -> type[ProviderError] | None:
     """The error class for a Bedrock exception name such as ``ThrottlingException:http://...``."""
-    if not kind:
+    if not kind or not isinstance(kind, str):
         return None
     return ERROR_CLASSES.get(kind.split(":", 1)[0].strip().lower())
 
@@ -179,6 +179,12 @@ class BedrockAdapter(Adapter):
     # -- response ------------------------------------------------------------------------
     def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
         try:
+            return self._parse_response(response)
+        except SHAPE_ERRORS as exc:
+            raise self.shape_error(exc) from None
+
+    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        try:
             data = json.loads(response.body)
         except ValueError:
             raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
@@ -192,7 +198,8 @@ class BedrockAdapter(Adapter):
     # -- errors --------------------------------------------------------------------------
     def error_message(self, body: Any) -> tuple[str | None, str | None]:
         if isinstance(body, dict) and ("message" in body or "Message" in body):
-            return body.get("message") or body.get("Message"), body.get("__type")
+            message, kind = body.get("message") or body.get("Message"), body.get("__type")
+            return (str(message) if message else None), (kind if isinstance(kind, str) else None)
         return super().error_message(body)
 
     def error_from_response(self, response: HttpResponse) -> ProviderError:
@@ -258,6 +265,8 @@ class ConverseStreamDecoder(StreamDecoder):
                 deltas.extend(self._event(message.headers, message.payload))
         except ParserError as exc:
             raise self._adapter.parse_error(f"malformed event-stream frame: {exc}") from None
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
         return deltas
 
     def _event(self, headers: dict[str, Any], payload: bytes) -> list[ChatCompletionDeltaMessage]:

@@ -19,7 +19,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.gemini_messages import (
     finish_reason,
     function_call,
@@ -176,6 +176,12 @@ class GeminiAdapter(Adapter):
     # -- response ------------------------------------------------------------------------
     def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
         try:
+            return self._parse_response(response)
+        except SHAPE_ERRORS as exc:
+            raise self.shape_error(exc) from None
+
+    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        try:
             data = json.loads(response.body)
         except ValueError:
             raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
@@ -275,10 +281,16 @@ class GeminiStreamDecoder(StreamDecoder):
         self.done = False
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        return self._decode(self._sse.feed(data))
+        try:
+            return self._decode(self._sse.feed(data))
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
-        return self._decode(self._sse.close())
+        try:
+            return self._decode(self._sse.close())
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.sse import SSEParser, loads
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
@@ -140,6 +140,12 @@ class OpenAICompatibleAdapter(Adapter):
     # -- response ------------------------------------------------------------------------
     def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
         try:
+            return self._parse_response(response)
+        except SHAPE_ERRORS as exc:
+            raise self.shape_error(exc) from None
+
+    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        try:
             data = json.loads(response.body)
         except ValueError:
             raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
@@ -195,10 +201,16 @@ class OpenAIStreamDecoder(StreamDecoder):
         self.done = False
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        return self._decode(self._sse.feed(data))
+        try:
+            return self._decode(self._sse.feed(data))
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
-        deltas = self._decode(self._sse.close())
+        try:
+            deltas = self._decode(self._sse.close())
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
         if self._think is not None:
             reasoning, content = self._think.flush()
             if reasoning or content:
