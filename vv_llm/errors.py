@@ -72,6 +72,30 @@ class ProviderError(VVLLMError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def redact(self, secrets: list[str]) -> None:
+        """Replace any of ``secrets`` the provider echoed back (some quote the key they refused)."""
+        secrets = [s for s in secrets if s and len(s) >= 8]
+        if not secrets:
+            return
+        self.message = _redact(self.message, secrets)
+        self.body = _redact(self.body, secrets)
+        self.args = tuple(_redact(a, secrets) for a in self.args)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    if isinstance(value, bytes):
+        return _redact(value.decode("utf-8", "replace"), secrets).encode()
+    return value
+
 
 class APIConnectionError(ProviderError):
     """The endpoint could not be reached (refused, reset, DNS, TLS)."""
@@ -116,12 +140,30 @@ class ServerError(APIStatusError):
 
 
 class RateLimited(VVLLMError):
-    """Our own RPM/TPM/concurrency limit could not grant a slot before the call's deadline."""
+    """Our own RPM/TPM/concurrency limit could not grant a slot before the call's deadline.
 
-    def __init__(self, message: str, *, endpoint_id: str | None = None, limit: str | None = None):
+    ``limit`` is ``"rpm"``, ``"tpm"`` or ``"concurrency"``; ``model_id`` is set when the limit is the
+    model's own on that endpoint; ``retry_after`` estimates when a slot frees (None if unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_id: str | None = None,
+        limit: str | None = None,
+        model_id: str | None = None,
+        retry_after: float | None = None,
+    ):
         self.endpoint_id = endpoint_id
         self.limit = limit
+        self.model_id = model_id
+        self.retry_after = retry_after
         super().__init__(message)
+
+
+class RateLimitStoreError(VVLLMError):
+    """The shared rate-limit store (Redis or DiskCache) could not be used, so no call was sent."""
 
 
 class ResponseParseError(ProviderError):

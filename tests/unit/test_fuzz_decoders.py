@@ -17,7 +17,11 @@ from vv_llm.errors import VVLLMError
 from vv_llm.settings.store import Settings
 from vv_llm.types.enums import BackendType
 
-FUZZ = settings(max_examples=int(os.environ.get("VV_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("VV_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # Keys the decoders look at, so random objects reach deep into their branches.
 KEYS = [
@@ -35,7 +39,9 @@ TYPES = [
     "redacted_thinking", "error", "ping", "function",
 ]  # fmt: skip
 
-scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.sampled_from(TYPES) | st.text(max_size=8)
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.sampled_from(TYPES) | st.text(max_size=8)
+)
 json_values = st.recursive(
     scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=5),
@@ -156,7 +162,10 @@ def test_bedrock_event_stream_frames(frames, cuts, truncate):
     from vv_llm.testing.bedrock_wire import frame
 
     data = b"".join(
-        frame({":event-type": event, ":message-type": kind, ":exception-type": event, ":content-type": "application/json"}, json.dumps(payload).encode())
+        frame(
+            {":event-type": event, ":message-type": kind, ":exception-type": event, ":content-type": "application/json"},
+            json.dumps(payload).encode(),
+        )
         for event, payload, kind in frames
     )
     if truncate is not None:
@@ -166,7 +175,9 @@ def test_bedrock_event_stream_frames(frames, cuts, truncate):
 
 @pytest.mark.parametrize("name", list(ADAPTERS))
 @FUZZ
-@given(body=st.binary(max_size=300) | json_values.map(lambda v: json.dumps(v).encode()) | json_objects.map(lambda v: json.dumps(v).encode()))
+@given(
+    body=st.binary(max_size=300) | json_values.map(lambda v: json.dumps(v).encode()) | json_objects.map(lambda v: json.dumps(v).encode())
+)
 def test_parse_response(name, body):
     adapter = ADAPTERS[name]
     try:

@@ -47,7 +47,9 @@ plausible = st.fixed_dictionaries(
     optional={
         "backends": st.dictionaries(
             st.sampled_from(["openai", "anthropic", "gemini", "nope"]),
-            st.fixed_dictionaries({}, optional={"endpoints": st.lists(st.sampled_from(["e1", "e2", "e3"]) | values, max_size=3), "models": values}),
+            st.fixed_dictionaries(
+                {}, optional={"endpoints": st.lists(st.sampled_from(["e1", "e2", "e3"]) | values, max_size=3), "models": values}
+            ),
             max_size=3,
         ),
         "rate_limit": st.dictionaries(st.sampled_from(KEYS), values, max_size=4),

@@ -29,6 +29,7 @@ _OPTION_NAMES = (
     "skip_cutoff",
     "timeout",
     "deadline",
+    "max_retries",
     "extra_body",
     "extra_headers",
 )
@@ -113,13 +114,19 @@ class ChatClient(_ClientBase):
         reasoning_effort: str | None = None,
         prompt_cache: bool | None = None,
         skip_cutoff: bool | None = None,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float] | None = None,
         deadline: float | None = None,
+        max_retries: int | None = None,
         extra_body: dict[str, Any] | None = None,
         extra_headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> ChatCompletionMessage | ChatStream:
-        """Send ``messages`` (OpenAI format) and return the reply, or a :class:`ChatStream` with ``stream=True``."""
+        """Send ``messages`` (OpenAI format) and return the reply, or a :class:`ChatStream` with ``stream=True``.
+
+        ``timeout``: seconds for each connect/read (or a ``(connect, read)`` pair); ``deadline``: seconds
+        the whole call may take, retries and rate-limit waits included (a stream: until its first
+        output); ``max_retries``: retries after a backoff (failing over to another endpoint is free).
+        """
         given = locals()
         options = self._options({name: given[name] for name in _OPTION_NAMES}, kwargs)
         call = self._engine.prepare(messages, model or self.model, stream, options)
@@ -172,8 +179,9 @@ class AsyncChatClient(_ClientBase):
         reasoning_effort: str | None = None,
         prompt_cache: bool | None = None,
         skip_cutoff: bool | None = None,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float] | None = None,
         deadline: float | None = None,
+        max_retries: int | None = None,
         extra_body: dict[str, Any] | None = None,
         extra_headers: dict[str, str] | None = None,
         **kwargs: Any,

@@ -16,7 +16,15 @@ from vv_llm.chat_clients.adapters import adapter_for
 from vv_llm.chat_clients.adapters.base import Adapter, CallParams
 from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
 from vv_llm.chat_clients.messages import has_images, prepare_messages
-from vv_llm.errors import APITimeoutError, InvalidRequestError, ProviderError, SettingsError, VVLLMError
+from vv_llm.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    InvalidRequestError,
+    ProviderError,
+    RateLimited,
+    SettingsError,
+    VVLLMError,
+)
 from vv_llm.utilities.endpoint_choice import choose_endpoint, cooldowns
 from vv_llm.utilities.retry import RetryPolicy
 
@@ -34,10 +42,13 @@ class PreparedCall:
     resolved: ResolvedModel
     params: CallParams
     deadline: float | None
+    """``time.monotonic()`` by which the call must have its answer (streams: their first output)."""
     timeouts: Timeouts | None
     """Per-call timeouts; None → each endpoint's own."""
     trimmed: list[dict[str, Any]] | None = None
     """Messages that context control dropped to fit the window, if any."""
+    retry: RetryPolicy | None = None
+    """Per-call retry policy (``max_retries``); None → the settings'."""
 
 
 @dataclass(slots=True)
@@ -155,13 +166,30 @@ class CallEngine:
             extra_headers=dict(options.get("extra_headers") or {}),
         )
         total = options.get("deadline", self._total)
+        if total is not None and not _positive(total):
+            raise InvalidRequestError(f"deadline must be a positive number of seconds (got {total!r})")
+        retry = None
+        max_retries = options.get("max_retries")
+        if max_retries is not None:
+            if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+                raise InvalidRequestError(f"max_retries must be a whole number >= 0 (got {max_retries!r})")
+            retry = RetryPolicy(max_retries + 1, self._retry.backoff_initial, self._retry.backoff_max)
         return PreparedCall(
             resolved=resolved,
             params=params,
             deadline=time.monotonic() + total if total else None,
-            timeouts=Timeouts(min(timeout, self._timeouts.connect), timeout) if timeout else None,
+            timeouts=self._call_timeouts(timeout) if timeout is not None else None,
             trimmed=trimmed,
+            retry=retry,
         )
+
+    def _call_timeouts(self, timeout: Any) -> Timeouts:
+        """``timeout=`` seconds (read; connect at most that), or a ``(connect, read)`` pair."""
+        if isinstance(timeout, (tuple, list)) and len(timeout) == 2 and all(_positive(t) for t in timeout):
+            return Timeouts(float(timeout[0]), float(timeout[1]))
+        if _positive(timeout):
+            return Timeouts(min(float(timeout), self._timeouts.connect), float(timeout))
+        raise InvalidRequestError(f"timeout must be positive seconds or a (connect, read) pair of them (got {timeout!r})")
 
     # -- the plans -----------------------------------------------------------------------
     def completion_plan(self, call: PreparedCall) -> Plan:
@@ -173,51 +201,102 @@ class CallEngine:
         return self._attempts(call, stream=True)
 
     def _attempts(self, call: PreparedCall, stream: bool) -> Plan:
+        """Choose an endpoint, pass the rate-limit gate, send; on a retryable failure before any
+        output, fail over at once to an endpoint not yet tried, else back off and retry."""
         endpoints = call.resolved.endpoints
-        failed: list[str] = []
-        attempt = 0
+        gate = self._gate
+        tried: list[str] = []
+        ready_at: dict[str, float] = {}  # endpoint id → when its Retry-After is over
+        retries = None
         while True:
-            attempt += 1
-            endpoint = choose_endpoint(endpoints, failed)
+            if len(tried) < len(endpoints):
+                endpoint = choose_endpoint(endpoints, tried)
+            else:  # every endpoint failed once: retry them in turn, the longest-failed first
+                tried.append(tried.pop(0))
+                endpoint = next(e for e in endpoints if e.id == tried[-1])
             adapter = self.adapter(endpoint)
-            if adapter.refresh_due():
-                yield Blocking(adapter.refresh)
-            ticket = yield from self._gate.acquire(endpoint, call)
-            call.params.model_id = endpoint.model_id
-            request = adapter.build_request(call.params)
-            timeouts = call.timeouts or self._endpoint_timeouts(endpoint)
+            ticket = None
+            clamped = False
+            # With somewhere else to go, a full endpoint is skipped rather than waited for.
+            elsewhere = gate.active and any(e.id not in tried and e is not endpoint for e in endpoints)
             try:
-                self._check_deadline(call, endpoint, adapter)
+                if gate.active:
+                    ticket = yield from gate.acquire(endpoint, call, wait=not elsewhere)
+                if adapter.refresh_due():
+                    yield Blocking(adapter.refresh)
+                timeouts, clamped = self._attempt_timeouts(call, endpoint)
+                call.params.model_id = endpoint.model_id
+                request = adapter.build_request(call.params)
                 if not stream:
                     response = yield Send(request, timeouts, endpoint.endpoint.proxy)
                     if response.status >= 400:
                         raise adapter.error_from_response(response)
                     message: ChatCompletionMessage = adapter.parse_response(response)
-                    self._gate.settle(ticket, message.usage)
+                    yield from gate.finish(ticket, message.usage)
+                    cooldowns.recovered(endpoint.id)
                     return message
                 opened: OpenedResponse = yield Open(request, timeouts, endpoint.endpoint.proxy)
                 if opened.status >= 400:
                     raise adapter.error_from_response(opened)  # type: ignore[arg-type]
                 decoder = adapter.stream_decoder()
                 first = yield ReadFirst(opened, decoder)
+                if not decoder.done and not _has_output(first):
+                    raise APIConnectionError("the stream ended before any output")
+                cooldowns.recovered(endpoint.id)
                 return OpenedStream(opened, decoder, first, adapter, ticket)
+            except RateLimited:
+                if ticket is not None or not elsewhere:
+                    raise
+                tried.append(endpoint.id)  # full for now; try the others first
             except ProviderError as error:
-                self._gate.release(ticket)
-                if error.provider is None:
-                    error.provider = adapter.provider
-                if error.endpoint_id is None:
-                    error.endpoint_id = endpoint.id
-                if not error.retryable or attempt >= self._retry.max_attempts:
+                if ticket is not None:
+                    ticket.release()
+                self._annotate(error, adapter, endpoint)
+                if error.status is None and isinstance(error, APITimeoutError) and clamped:
+                    error.message += " (the call's deadline was reached)"
                     raise
-                cooldowns.mark(endpoint.id, self._cooldown)
-                if endpoint.id not in failed:
-                    failed.append(endpoint.id)
-                elsewhere = any(e.id not in failed for e in endpoints)
-                delay = 0.0 if elsewhere else self._retry.delay(attempt, error.retry_after)
-                if call.deadline is not None and time.monotonic() + delay > call.deadline:
+                if not error.retryable or (call.deadline is not None and time.monotonic() >= call.deadline):
                     raise
-                if delay:
+                cooldowns.mark(endpoint.id, error.retry_after if error.retry_after is not None else self._cooldown)
+                if error.retry_after is not None:
+                    ready_at[endpoint.id] = time.monotonic() + error.retry_after
+                if endpoint.id not in tried:
+                    tried.append(endpoint.id)
+                if any(e.id not in tried for e in endpoints):
+                    continue  # fail over at once
+                if retries is None:
+                    retries = (call.retry or self._retry).start(call.deadline)
+                # The next endpoint (tried[0], see above) may have asked for a pause of its own.
+                delay = retries.next_delay(error, at_least=ready_at.get(tried[0], 0.0) - time.monotonic())
+                if delay is None:
+                    raise
+                if delay > 0:
                     yield Sleep(delay)
+            except BaseException:
+                if ticket is not None:
+                    ticket.release()
+                raise
+
+    def _attempt_timeouts(self, call: PreparedCall, endpoint: ResolvedEndpoint) -> tuple[Timeouts, bool]:
+        """This attempt's timeouts, shortened to what is left of the deadline (→ clamped=True)."""
+        timeouts = call.timeouts or self._endpoint_timeouts(endpoint)
+        if call.deadline is None:
+            return timeouts, False
+        left = call.deadline - time.monotonic()
+        if left <= 0:
+            error = APITimeoutError("the call's deadline passed before the request could be sent", endpoint_id=endpoint.id)
+            error.retryable = False  # type: ignore[misc]
+            raise error
+        if left >= timeouts.read and left >= timeouts.connect:
+            return timeouts, False
+        return Timeouts(min(timeouts.connect, left), min(timeouts.read, left)), True
+
+    def _annotate(self, error: ProviderError, adapter: Adapter, endpoint: ResolvedEndpoint) -> None:
+        if error.provider is None:
+            error.provider = adapter.provider
+        if error.endpoint_id is None:
+            error.endpoint_id = endpoint.id
+        error.redact(endpoint_secrets(endpoint))
 
     def _endpoint_timeouts(self, endpoint: ResolvedEndpoint) -> Timeouts:
         if endpoint.endpoint.timeout:
@@ -225,9 +304,32 @@ class CallEngine:
         return self._timeouts
 
     @staticmethod
-    def _check_deadline(call: PreparedCall, endpoint: ResolvedEndpoint, adapter: Adapter) -> None:
-        if call.deadline is not None and time.monotonic() >= call.deadline:
-            raise APITimeoutError("the call's deadline passed", provider=adapter.provider, endpoint_id=endpoint.id)
+    def settle(ticket: Any, usage: Any) -> None:
+        """A stream ended (completed, failed or abandoned): settle its rate-limit ticket (idempotent)."""
+        if ticket is not None:
+            ticket.settle(usage)
 
-    def settle(self, ticket: Any, usage: Any) -> None:
-        self._gate.settle(ticket, usage)
+    @staticmethod
+    def settle_blocks(ticket: Any) -> bool:
+        """Whether ``settle(ticket, ...)`` does I/O (async streams then run it in a thread)."""
+        return ticket is not None and ticket.blocking
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and value == value
+
+
+def _has_output(deltas: list[Any]) -> bool:
+    return any(d.content or d.reasoning_content or d.tool_calls or d.finish_reason for d in deltas)
+
+
+def endpoint_secrets(endpoint: ResolvedEndpoint) -> list[str]:
+    """The endpoint's key and credentials, to scrub from anything a provider echoes back."""
+    setting = endpoint.endpoint
+    secrets = [setting.secret_key() or ""]
+    credentials = setting.credentials
+    for name in ("secret_access_key", "session_token", "access_key_id"):
+        value = getattr(credentials, name, None)
+        if value is not None:
+            secrets.append(value.get_secret_value())
+    return secrets

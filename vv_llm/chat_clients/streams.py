@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from vv_llm.chat_clients.accumulator import StreamAccumulator
+from vv_llm.chat_clients.engine import endpoint_secrets
 from vv_llm.chat_clients.transport import map_transport_error, run_async, run_sync
 from vv_llm.errors import PartialStreamError, ProviderError
 
@@ -53,17 +55,17 @@ class _StreamState:
         info: dict[str, Any] = {"provider": adapter.provider, "endpoint_id": adapter.endpoint.id}
         if isinstance(error, ProviderError):
             info.update(status=error.status, request_id=error.request_id, body=error.body)
-        self._engine.settle(self._opened.ticket, self._acc.usage)
-        return PartialStreamError(
+        partial = PartialStreamError(
             f"stream interrupted after {self._acc.chunks} chunks; partial output kept: {error}",
             partial=self._acc.message(),
             chunks=[],
             **info,
         )
+        partial.redact(endpoint_secrets(adapter.endpoint))
+        return partial
 
     def _finish(self) -> None:
         assert self._opened is not None and self._acc is not None
-        self._engine.settle(self._opened.ticket, self._acc.usage)
         if not self._opened.decoder.done:
             adapter = self._opened.adapter
             raise PartialStreamError(
@@ -111,7 +113,10 @@ class ChatStream(_StreamState):
         except (httpx.HTTPError, ProviderError) as error:
             raise self._failure(error) from error
         finally:
+            # Completed, failed, or abandoned (closed / garbage-collected): the rate-limit ticket
+            # is settled once with what usage arrived.
             opened.opened.response.close()
+            self._engine.settle(opened.ticket, acc.usage)
         self._finish()
 
     def close(self) -> None:
@@ -169,6 +174,10 @@ class AsyncChatStream(_StreamState):
             raise self._failure(error) from error
         finally:
             await opened.opened.response.aclose()
+            if self._engine.settle_blocks(opened.ticket):
+                await asyncio.to_thread(self._engine.settle, opened.ticket, acc.usage)
+            else:
+                self._engine.settle(opened.ticket, acc.usage)
         self._finish()
 
     async def aclose(self) -> None:

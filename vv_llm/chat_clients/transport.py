@@ -16,7 +16,7 @@ import httpx
 
 from vv_llm.chat_clients.adapters.base import HttpResponse
 from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
-from vv_llm.errors import APIConnectionError, APITimeoutError, VVLLMError
+from vv_llm.errors import APIConnectionError, APITimeoutError
 
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
 
@@ -63,7 +63,9 @@ class SyncTransport:
         key = (t.connect, t.read)
         timeout = self._timeouts.get(key)
         if timeout is None:
-            timeout = self._timeouts[key] = _httpx_timeout(t)
+            timeout = _httpx_timeout(t)
+            if len(self._timeouts) < 64:  # deadline-shortened timeouts are one-offs: do not keep them all
+                self._timeouts[key] = timeout
         return timeout
 
     def perform(self, effect: Any) -> Any:
@@ -150,7 +152,9 @@ class AsyncTransport:
         key = (t.connect, t.read)
         timeout = self._timeouts.get(key)
         if timeout is None:
-            timeout = self._timeouts[key] = _httpx_timeout(t)
+            timeout = _httpx_timeout(t)
+            if len(self._timeouts) < 64:  # deadline-shortened timeouts are one-offs: do not keep them all
+                self._timeouts[key] = timeout
         return timeout
 
     async def perform(self, effect: Any) -> Any:
@@ -207,7 +211,11 @@ class AsyncTransport:
 
 
 def run_sync(plan: Any, transport: SyncTransport) -> Any:
-    """Drive a plan to its result with blocking I/O."""
+    """Drive a plan to its result with blocking I/O.
+
+    Every failure goes back into the plan (typed errors to decide on retry; anything else, and
+    interrupts, so it frees what it holds — rate-limit slots — before the failure propagates).
+    """
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -217,12 +225,13 @@ def run_sync(plan: Any, transport: SyncTransport) -> Any:
             return stop.value
         try:
             value, error = transport.perform(effect), None
-        except VVLLMError as exc:
+        except BaseException as exc:
             value, error = None, exc
 
 
 async def run_async(plan: Any, transport: AsyncTransport) -> Any:
-    """Drive a plan to its result on the running event loop."""
+    """Drive a plan to its result on the running event loop (failures go back into the plan,
+    cancellation included)."""
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -232,7 +241,7 @@ async def run_async(plan: Any, transport: AsyncTransport) -> Any:
             return stop.value
         try:
             value, error = await transport.perform(effect), None
-        except VVLLMError as exc:
+        except BaseException as exc:
             value, error = None, exc
 
 

@@ -20,10 +20,13 @@ class Cooldowns:
         self._lock = threading.Lock()
 
     def mark(self, endpoint_id: str, seconds: float) -> None:
+        """Avoid ``endpoint_id`` for ``seconds`` (a longer cooldown already running is kept)."""
         if seconds <= 0:
             return
         with self._lock:
-            self._until[endpoint_id] = time.monotonic() + seconds
+            until = time.monotonic() + seconds
+            if until > self._until.get(endpoint_id, 0.0):
+                self._until[endpoint_id] = until
 
     def clear(self, endpoint_id: str | None = None) -> None:
         with self._lock:
@@ -31,6 +34,16 @@ class Cooldowns:
                 self._until.clear()
             else:
                 self._until.pop(endpoint_id, None)
+
+    def recovered(self, endpoint_id: str) -> None:
+        """The endpoint answered: stop avoiding it (free when nothing is cooling)."""
+        if self._until and endpoint_id in self._until:
+            with self._lock:
+                self._until.pop(endpoint_id, None)
+
+    def any(self) -> bool:
+        """Whether any endpoint was marked (cheap test before filtering)."""
+        return bool(self._until)
 
     def cooling(self, endpoint_id: str) -> bool:
         until = self._until.get(endpoint_id)
@@ -51,8 +64,10 @@ def choose_endpoint(
     """
     if len(endpoints) == 1:
         return endpoints[0]
-    fresh = [e for e in endpoints if e.id not in avoid]
-    pool = [e for e in fresh if not cooldowns.cooling(e.id)] or fresh or list(endpoints)
+    fresh = [e for e in endpoints if e.id not in avoid] if avoid else list(endpoints)
+    pool = fresh or list(endpoints)
+    if cooldowns.any():
+        pool = [e for e in pool if not cooldowns.cooling(e.id)] or pool
     best = min(e.endpoint.priority for e in pool)
     pool = [e for e in pool if e.endpoint.priority == best]
     if len(pool) == 1:
