@@ -15,6 +15,7 @@ from vv_llm.types.messages import (
     ToolCall,
     ToolCallDelta,
     Usage,
+    stream_delta,
 )
 
 CASES: list[tuple[type[BaseModel], dict[str, Any]]] = [
@@ -53,3 +54,20 @@ def test_explicit_fields_set_and_independent_instances() -> None:
     b = ChatCompletionDeltaMessage.model_construct(content="b")
     b.content = "changed"
     assert a.content == "a" and ChatCompletionDeltaMessage.model_construct().content is None
+
+
+def test_stream_delta_is_model_construct_of_its_seven_fields() -> None:
+    usage = Usage(prompt_tokens=1)
+    calls = [ToolCallDelta.model_construct(index=0, id="c")]
+    values = {"role": "assistant", "content": "hi", "reasoning_content": None, "tool_calls": calls, "finish_reason": "stop"}
+    values |= {"usage": usage, "raw_response": {"id": "x"}}
+    ours = stream_delta(*values.values())
+    theirs = _pydantic_construct(ChatCompletionDeltaMessage, dict(values))
+    assert type(ours) is ChatCompletionDeltaMessage
+    assert ours == theirs
+    assert list(ours.__dict__) == list(theirs.__dict__)
+    assert ours.model_fields_set == theirs.model_fields_set
+    assert repr(ours) == repr(theirs)
+    assert ours.model_dump(exclude_unset=True) == theirs.model_dump(exclude_unset=True)
+    ours.model_fields_set.add("provider_content")
+    assert "provider_content" not in stream_delta(None, "x", None, None, None, None, None).model_fields_set

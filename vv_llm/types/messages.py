@@ -174,3 +174,38 @@ class ChatCompletionDeltaMessage(_Model):
     usage: Usage | None = None
     provider_content: list[dict[str, Any]] | None = None
     raw_response: dict[str, Any] | None = Field(default=None, repr=False)
+
+
+_STREAM_DELTA_FIELDS = ("role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response")
+
+
+def stream_delta(
+    role: str | None,
+    content: str | None,
+    reasoning_content: str | None,
+    tool_calls: list[ToolCallDelta] | None,
+    finish_reason: str | None,
+    usage: Usage | None,
+    raw_response: dict[str, Any] | None,
+) -> ChatCompletionDeltaMessage:
+    """``ChatCompletionDeltaMessage.model_construct(role=..., ..., raw_response=...)`` for values a
+    decoder already checked, in half the time (0.55 vs 1.1 µs): decoders build one per chunk."""
+    delta = _object_new(ChatCompletionDeltaMessage)
+    _object_setattr(
+        delta,
+        "__dict__",
+        {
+            "role": role,
+            "content": content,
+            "reasoning_content": reasoning_content,
+            "tool_calls": tool_calls,
+            "finish_reason": finish_reason,
+            "usage": usage,
+            "provider_content": None,
+            "raw_response": raw_response,
+        },
+    )
+    _object_setattr(delta, "__pydantic_fields_set__", set(_STREAM_DELTA_FIELDS))
+    _object_setattr(delta, "__pydantic_extra__", None)
+    _object_setattr(delta, "__pydantic_private__", None)
+    return delta

@@ -17,6 +17,7 @@ from vv_llm.types.messages import (
     ToolCall,
     ToolCallDelta,
     Usage,
+    stream_delta,
 )
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
@@ -263,14 +264,14 @@ class OpenAIStreamDecoder(StreamDecoder):
                     )
             usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
             deltas.append(
-                construct(
-                    role=delta.get("role"),
-                    content=content,
-                    reasoning_content=reasoning,
-                    tool_calls=tool_calls,
-                    finish_reason=choice.get("finish_reason"),
-                    usage=usage_from_openai(usage) if usage else None,
-                    raw_response=chunk,
+                stream_delta(
+                    delta.get("role"),
+                    content,
+                    reasoning,
+                    tool_calls,
+                    choice.get("finish_reason"),
+                    usage_from_openai(usage) if usage else None,
+                    chunk,
                 )
             )
         return deltas
