@@ -60,18 +60,17 @@ def cost_by(breakdown: pd.DataFrame, dimension: str, label: str) -> alt.Chart:
     )
 
 
-def latency(long: pd.DataFrame) -> alt.Chart:
-    """Box plots of time to first token and total time, per model."""
+def latency(long: pd.DataFrame, metric: str) -> alt.Chart:
+    """Box plot of one latency metric (``time to first token`` or ``total time``) per model."""
+    data = long[long["metric"] == metric]
     return (
-        alt.Chart(long, height=HEIGHT)
-        .mark_boxplot(extent="min-max", size=18, median={"color": "white"})
+        alt.Chart(data, height=HEIGHT)
+        .mark_boxplot(extent="min-max", size=22, median={"color": "white"})
         .encode(
             x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-20)),
             y=alt.Y("seconds:Q", title="Seconds"),
-            color=_color("model", "Model"),
-            column=alt.Column("metric:N", title=None, header=alt.Header(labelFontWeight="bold", labelFontSize=13)),
+            color=alt.Color("model:N", scale=alt.Scale(range=PALETTE), legend=None),
         )
-        .resolve_scale(y="independent")
     )
 
 

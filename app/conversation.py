@@ -198,7 +198,10 @@ def restored_state(result: Any, tool_calls: list[dict[str, Any]], reply: dict[st
 
 def from_history(view: Any) -> tuple[Conversation, list[ColumnParams], list[dict[str, Any]]]:
     """A stored run reopened into Compare: its models, each column's conversation, params and tools."""
-    refs, base, states, params = [], [], [], []
+    refs: list[str] = []
+    base: list[list[dict[str, Any]]] = []
+    states: list[ColumnState] = []
+    params: list[ColumnParams] = []
     system_prompt = view.run.system_prompt or ""
     last_user: dict[str, Any] = {"role": "user", "content": view.run.user_prompt}
     for r in view.results:

@@ -36,7 +36,7 @@ def rename_endpoint_refs(data: dict[str, Any], old: str, new: str) -> None:
     """Point every reference to endpoint ``old`` at ``new`` (in place)."""
 
     def renamed(refs: list[Any]) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for ref in refs:
             if ref == old:
                 out.append(new)

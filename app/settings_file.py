@@ -153,7 +153,8 @@ def _local_endpoint_ids(data: dict[str, Any]) -> set[str]:
     for model in (local.get("models") or {}).values():
         if isinstance(model, dict):
             refs += list(model.get("endpoints") or [])
-    return {r if isinstance(r, str) else r.get("endpoint_id") for r in refs if isinstance(r, (str, dict))}
+    ids = {r if isinstance(r, str) else r.get("endpoint_id") for r in refs if isinstance(r, (str, dict))}
+    return {i for i in ids if isinstance(i, str)}
 
 
 def strip_url_password(url: str) -> str:

@@ -232,10 +232,11 @@ def _show_results(conversation: Conversation) -> None:
     run = turn.run
     if run.history_error:
         st.warning(run.history_error, icon=":material/database:")
-    st.markdown(f"**You:** {turn.prompt}" if len(turn.prompt) < 400 else "**You:**")
-    if len(turn.prompt) >= 400:
-        with st.expander("Prompt"):
-            st.markdown(turn.prompt)
+    with st.chat_message("user"):
+        st.text(turn.prompt)
+        images = image_count(turn.user_message)
+        if images:
+            st.caption(f"+ {images} image{'s' if images != 1 else ''}")
     snapshot = run.snapshot()
     columns = st.columns(len(snapshot), gap="small")
     for i, (column, column_state) in enumerate(zip(columns, snapshot, strict=True)):
@@ -251,11 +252,12 @@ def _show_results(conversation: Conversation) -> None:
 
 if conversation is not None and conversation.current is not None:
     if running:
+        live: Conversation = conversation
 
         @st.fragment(run_every=LIVE_REFRESH)
         def _live() -> None:
-            _show_results(conversation)
-            if not conversation.running:
+            _show_results(live)
+            if not live.running:
                 st.rerun()
 
         _live()

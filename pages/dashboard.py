@@ -51,30 +51,28 @@ with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
     st.metric("Median TTFT", fmt.seconds(k["median_ttft"]), border=True)
     st.metric("Error rate", "–" if k["error_rate"] is None else f"{k['error_rate']:.0%}", border=True)
 
-over_time, breakdown_tab, latency_tab, errors_tab = st.tabs(
-    [":material/calendar_month: Over time", ":material/stacked_bar_chart: Breakdown", ":material/timer: Latency", ":material/error: Errors"]
-)
 daily = data.daily(df)
-with over_time:
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Tokens per day", anchor=False)
-        st.altair_chart(charts.per_day(daily, "tokens", "Tokens"), width="stretch")
-    with right:
-        st.subheader("Cost per day", anchor=False)
-        st.altair_chart(charts.per_day(daily, "cost_usd", "Cost (USD)", fmt="$,.4~f"), width="stretch")
+st.subheader("Over time", anchor=False, divider="gray")
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown("**Tokens per day**")
+    st.altair_chart(charts.per_day(daily, "tokens", "Tokens"), width="stretch")
+with right:
+    st.markdown("**Cost per day**")
+    st.altair_chart(charts.per_day(daily, "cost_usd", "Cost (USD)", fmt="$,.4~f"), width="stretch")
 
-with breakdown_tab:
-    label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")
-    dimension = data.DIMENSIONS[label]
-    table = data.breakdown(df, dimension)
-    left, right = st.columns(2)
-    with left:
-        st.subheader(f"Tokens by {label.lower()}", anchor=False)
-        st.altair_chart(charts.tokens_by(table, dimension, label), width="stretch")
-    with right:
-        st.subheader(f"Cost by {label.lower()}", anchor=False)
-        st.altair_chart(charts.cost_by(table, dimension, label), width="stretch")
+st.subheader("Breakdown", anchor=False, divider="gray")
+label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")
+dimension = data.DIMENSIONS[label]
+table = data.breakdown(df, dimension)
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown(f"**Tokens by {label.lower()}**")
+    st.altair_chart(charts.tokens_by(table, dimension, label), width="stretch")
+with right:
+    st.markdown(f"**Cost by {label.lower()}**")
+    st.altair_chart(charts.cost_by(table, dimension, label), width="stretch")
+with st.expander("Table", icon=":material/table:"):
     st.dataframe(
         table,
         hide_index=True,
@@ -93,22 +91,35 @@ with breakdown_tab:
         },
     )
 
-with latency_tab:
-    long = data.latency_long(df)
-    if long.empty:
-        st.info("No completed calls in this range.")
-    else:
-        st.subheader("Latency distribution per model", anchor=False)
-        st.caption("Completed calls only. Boxes span the middle half; whiskers the fastest and slowest.")
-        st.altair_chart(charts.latency(long), width="content")
+st.subheader("Latency", anchor=False, divider="gray")
+long = data.latency_long(df)
+if long.empty:
+    st.info("No completed calls in this range.")
+else:
+    st.caption("Completed calls only. Boxes span the middle half of the calls; whiskers reach the fastest and the slowest.")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Time to first token**")
+        st.altair_chart(charts.latency(long, "time to first token"), width="stretch")
+    with right:
+        st.markdown("**Total time**")
+        st.altair_chart(charts.latency(long, "total time"), width="stretch")
 
-with errors_tab:
-    table = data.breakdown(df, "model")
-    st.subheader("Error rate per model", anchor=False)
-    st.caption("Failed or broken streams (partial answers) count as errors; streams you stopped do not.")
-    st.altair_chart(charts.error_rate(table, "model"), width="stretch")
+st.subheader("Errors", anchor=False, divider="gray")
+st.caption("Failed or broken streams (partial answers) count as errors; streams you stopped do not.")
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown("**Error rate per model**")
+    st.altair_chart(charts.error_rate(data.breakdown(df, "model"), "model"), width="stretch")
+with right:
+    st.markdown("**Latest errors**")
     errors = data.recent_errors(df)
     if errors.empty:
         st.success("No errors in this range.", icon=":material/check_circle:")
     else:
-        st.dataframe(errors, hide_index=True, width="stretch")
+        st.dataframe(
+            errors,
+            hide_index=True,
+            width="stretch",
+            column_config={"created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm")},
+        )

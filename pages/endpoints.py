@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,6 +72,11 @@ if state.get("draft_source") is not loaded:
 draft: dict[str, Any] = state["draft"]
 uids: list[str] = state["draft_uids"]
 version: int = state["draft_version"]
+
+
+def _keys(prefix: str) -> Callable[[str], str]:
+    """Widget keys of one form: ``{prefix}-{field}``."""
+    return lambda field: f"{prefix}-{field}"
 
 
 def _revert() -> None:
@@ -192,7 +199,7 @@ with endpoints_tab:
         label = f"**{md_escape(endpoint_id or '(no id)')}** · {md_escape(host)} · {key_label}"
         with st.expander(label, expanded=not endpoint.get("api_key"), key=f"v{version}-ep-{uid}-box"):
             new, test_choice = endpoint_form(
-                endpoint, i, lambda f, uid=uid: f"v{version}-ep-{uid}-{f}", slots, list(choices), lambda uid=uid: _delete_endpoint(uid)
+                endpoint, i, _keys(f"v{version}-ep-{uid}"), slots, list(choices), partial(_delete_endpoint, uid)
             )
         new_id = str(new.get("id") or "")
         if endpoint_id and new_id and new_id != endpoint_id:
@@ -239,10 +246,10 @@ with models_tab:
                 backend,
                 name,
                 model,
-                lambda f, name=name: f"{bkey}-m-{name}-{f}",
+                _keys(f"{bkey}-m-{name}"),
                 slots,
                 endpoint_ids,
-                lambda name=name: _remove_model(backend, name),
+                partial(_remove_model, backend, name),
             )
     if models or "models" in bset:
         bset["models"] = models
@@ -293,11 +300,11 @@ with io_tab:
 errors = validate(draft)
 placed: dict[str, list[str]] = {}
 for path, message in errors:
-    slot = best_slot(path, slots)
-    if slot is not None:
-        placed.setdefault(slot, []).append(message if slot == path else f"{path}: {message}")
-for slot, messages in placed.items():
-    slots[slot].error("\n\n".join(messages), icon=":material/error:")
+    field = best_slot(path, slots)
+    if field is not None:
+        placed.setdefault(field, []).append(message if field == path else f"{path}: {message}")
+for target, messages in placed.items():
+    slots[target].error("\n\n".join(messages), icon=":material/error:")
 
 
 def _problems(title: str) -> None:
@@ -316,7 +323,8 @@ for i, (backend_name, model_name) in tests:
         result = check_endpoint(draft, endpoint_id, backend_name, model_name)
     if result.ok:
         slot.success(
-            f"Connected · {result.latency * 1000:.0f} ms · {result.model} {md_escape(result.message)}", icon=":material/check_circle:"
+            f"Connected · {(result.latency or 0) * 1000:.0f} ms · {result.model} {md_escape(result.message)}",
+            icon=":material/check_circle:",
         )
     else:
         slot.error(md_escape(secrets(result.message) or ""), icon=":material/error:")

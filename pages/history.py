@@ -110,7 +110,7 @@ for view in runs:
             st.button("Yes, delete", type="primary", key=f"delete-{run.id}", on_click=_delete, args=([run.id],))
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             for r in view.results:
-                label, color, icon = results_ui.STATUS.get(r.result.status, (r.result.status, "gray", None))
+                label, color, icon = results_ui.status_look(r.result.status)
                 st.badge(r.result.model, color=color, icon=icon, help=f"{r.result.backend} · {label}")
             turn = " · follow-up" if run.parent_id else ""
             st.caption(f"{fmt.local_time(run.created_at)} · cost {fmt.cost(view.total_cost)}{turn}".replace("$", r"\$"))
@@ -120,7 +120,7 @@ for view in runs:
                 st.text(run.system_prompt)
             st.markdown("**Prompt**" + (f" (+{run.image_count} image(s))" if run.image_count else ""))
             st.text(run.user_prompt)
-            conversation, _, _ = from_history(view)
+            conversation = from_history(view)[0]
             columns = st.columns(max(1, len(view.results)), gap="small")
             for i, (column, column_state) in enumerate(
                 zip(columns, conversation.current.run.states if conversation.current else [], strict=False)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, func, or_
-from sqlmodel import Session, SQLModel, create_engine, delete, select
+from sqlmodel import Session, SQLModel, col, create_engine, delete, select
 
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
@@ -95,7 +95,8 @@ class HistoryStore:
         self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        SQLModel.metadata.create_all(self.engine, tables=[Run.__table__, RunResult.__table__, RunMessage.__table__])  # type: ignore[attr-defined]
+        tables = [SQLModel.metadata.tables[name] for name in ("runs", "run_results", "run_messages")]
+        SQLModel.metadata.create_all(self.engine, tables=tables)
         self.recover_interrupted()
 
     def session(self) -> Session:
@@ -232,7 +233,7 @@ class HistoryStore:
         if end is not None:
             query = query.where(Run.created_at < end)
         if models:
-            query = query.where(Run.id.in_(select(RunResult.run_id).where(RunResult.model.in_(list(models)))))  # type: ignore[attr-defined]
+            query = query.where(col(Run.id).in_(select(RunResult.run_id).where(col(RunResult.model).in_(list(models)))))
         if text and text.strip():
             needle = text.strip().lower()
             matching_results = select(RunResult.run_id).where(
@@ -245,7 +246,7 @@ class HistoryStore:
                 or_(
                     func.lower(Run.user_prompt).contains(needle, autoescape=True),
                     func.lower(func.coalesce(Run.system_prompt, "")).contains(needle, autoescape=True),
-                    Run.id.in_(matching_results),  # type: ignore[attr-defined]
+                    col(Run.id).in_(matching_results),
                 )
             )
         return query
@@ -261,7 +262,7 @@ class HistoryStore:
         offset: int = 0,
     ) -> list[RunView]:
         """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes)."""
-        query = self._filtered(text, models, start, end).order_by(Run.created_at.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
+        query = self._filtered(text, models, start, end).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
         with self.session() as s:
             runs = list(s.exec(query).all())
         return self._views(runs)
@@ -280,7 +281,7 @@ class HistoryStore:
 
     def get_many(self, run_ids: Sequence[str]) -> list[RunView]:
         with self.session() as s:
-            runs = list(s.exec(select(Run).where(Run.id.in_(list(run_ids))).order_by(Run.created_at.desc())).all())  # type: ignore[attr-defined]
+            runs = list(s.exec(select(Run).where(col(Run.id).in_(list(run_ids))).order_by(col(Run.created_at).desc())).all())
         return self._views(runs)
 
     def _views(self, runs: list[Run]) -> list[RunView]:
@@ -288,10 +289,10 @@ class HistoryStore:
             return []
         ids = [r.id for r in runs]
         with self.session() as s:
-            results = s.exec(select(RunResult).where(RunResult.run_id.in_(ids)).order_by(RunResult.position)).all()  # type: ignore[attr-defined]
+            results = s.exec(select(RunResult).where(col(RunResult.run_id).in_(ids)).order_by(col(RunResult.position))).all()
             result_ids = [r.id for r in results]
             messages = (
-                s.exec(select(RunMessage).where(RunMessage.result_id.in_(result_ids)).order_by(RunMessage.position)).all()  # type: ignore[attr-defined]
+                s.exec(select(RunMessage).where(col(RunMessage.result_id).in_(result_ids)).order_by(col(RunMessage.position))).all()
                 if result_ids
                 else []
             )
@@ -313,16 +314,16 @@ class HistoryStore:
         if not ids:
             return 0
         with self.session() as s:
-            result_ids = select(RunResult.id).where(RunResult.run_id.in_(ids))  # type: ignore[attr-defined]
-            s.exec(delete(RunMessage).where(RunMessage.result_id.in_(result_ids)))  # type: ignore[attr-defined]
-            s.exec(delete(RunResult).where(RunResult.run_id.in_(ids)))  # type: ignore[attr-defined]
-            deleted = s.exec(delete(Run).where(Run.id.in_(ids)))  # type: ignore[attr-defined]
+            result_ids = select(RunResult.id).where(col(RunResult.run_id).in_(ids))
+            s.exec(delete(RunMessage).where(col(RunMessage.result_id).in_(result_ids)))
+            s.exec(delete(RunResult).where(col(RunResult.run_id).in_(ids)))
+            deleted = s.exec(delete(Run).where(col(Run.id).in_(ids)))
             s.commit()
             return int(deleted.rowcount or 0)
 
     def usage_rows(self, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
         """One dict per model result (with its run's time), for the dashboard."""
-        query = select(Run.created_at, RunResult).join(RunResult, RunResult.run_id == Run.id)  # type: ignore[arg-type]
+        query = select(Run.created_at, RunResult).join(RunResult, col(RunResult.run_id) == col(Run.id))
         if start is not None:
             query = query.where(Run.created_at >= start)
         if end is not None:

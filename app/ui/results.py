@@ -7,7 +7,7 @@ a model is displayed as text, not rendered.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -16,7 +16,8 @@ from app.conversation import message_text
 from app.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
 from app.ui.common import md_escape
 
-STATUS: dict[str, tuple[str, Any, str]] = {
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "primary"]
+STATUS: dict[str, tuple[str, BadgeColor, str]] = {
     WAITING: ("Waiting", "gray", ":material/hourglass_top:"),
     STREAMING: ("Streaming", "blue", ":material/stream:"),
     DONE: ("Done", "green", ":material/check_circle:"),
@@ -25,6 +26,11 @@ STATUS: dict[str, tuple[str, Any, str]] = {
     STOPPED: ("Stopped", "gray", ":material/stop_circle:"),
     "running": ("Interrupted", "orange", ":material/warning:"),
 }
+
+
+def status_look(status: str) -> tuple[str, BadgeColor, str]:
+    """Label, badge colour and icon of a column or history status."""
+    return STATUS.get(status) or (status, "gray", ":material/help:")
 
 
 def metrics_markdown(state: ColumnState) -> str:
@@ -71,7 +77,7 @@ def render_column(
     state: ColumnState, *, index: int, demo: bool = False, earlier: list[dict[str, Any]] | None = None, key_prefix: str = "result"
 ) -> None:
     """Draw one column's card (``st-key-{key_prefix}-{index}`` is its stable CSS handle)."""
-    label, color, icon = STATUS.get(state.status, (state.status, "gray", ":material/help:"))
+    label, color, icon = status_look(state.status)
     with st.container(border=True, key=f"{key_prefix}-{index}"):
         st.markdown(f"### {md_escape(state.model)}")
         with st.container(horizontal=True, gap="small"):

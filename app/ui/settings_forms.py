@@ -312,9 +312,9 @@ def model_form(
 
     st.caption("Prices, USD per 1M tokens (empty = the catalogue's)")
     prices = dict(model.get("prices") or {}) if isinstance(model.get("prices"), dict) else {}
-    columns = st.columns(4)
+    price_columns = st.columns(4)
     for column, field, label in zip(
-        columns, ("input", "output", "cached_input", "cache_write"), ("Input", "Output", "Cached input", "Cache write"), strict=True
+        price_columns, ("input", "output", "cached_input", "cache_write"), ("Input", "Output", "Cached input", "Cache write"), strict=True
     ):
         with column:
             _put(

@@ -28,13 +28,8 @@ def test_dashboard_renders_from_a_seeded_database(app: Any, data_dir: Path) -> N
     failed = sum(r["status"] == "error" for r in rows)
     assert metrics["Error rate"] == f"{failed / len(rows):.0%}"
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 6  # tokens/day, cost/day, tokens & cost by group, latency, error rate
-    assert [t.label for t in at.tabs] == [
-        ":material/calendar_month: Over time",
-        ":material/stacked_bar_chart: Breakdown",
-        ":material/timer: Latency",
-        ":material/error: Errors",
-    ]
+    assert len(charts) == 7  # tokens & cost per day, tokens & cost by group, TTFT & total latency, error rate
+    assert [h.value for h in at.subheader] == ["Over time", "Breakdown", "Latency", "Errors"]
     at.radio(key="dashboard_dimension").set_value("Endpoint").run()
     assert not at.exception
     at.multiselect(key="dashboard_models").set_value(["demo-fast"]).run()
