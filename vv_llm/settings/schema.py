@@ -161,7 +161,8 @@ class RateLimitSetting(_Strict):
 
 class RetrySetting(_Strict):
     max_attempts: int = Field(default=3, ge=1)
-    """Attempts per call across all endpoints (1 = no retry)."""
+    """Attempts per call made after a backoff sleep (1 = no retry). Failing over at once to an
+    endpoint not yet tried in the call is not counted."""
     backoff_initial: float = Field(default=0.5, ge=0)
     backoff_max: float = Field(default=20.0, ge=0)
     cooldown_seconds: float = Field(default=30.0, ge=0)
@@ -172,7 +173,8 @@ class TimeoutSetting(_Strict):
     connect: float = Field(default=10.0, gt=0)
     read: float = Field(default=600.0, gt=0)
     total: float | None = Field(default=None, gt=0)
-    """Overall deadline of one call, retries and rate-limit waits included."""
+    """Overall deadline of one call, retries and rate-limit waits included (a stream: until its
+    first output)."""
 
 
 class SettingsModel(_Strict):

@@ -1,0 +1,148 @@
+"""Limits shared across processes: 4 processes x 2 threads hammer one endpoint through a real
+redis-server and a real DiskCache directory; the fake server's own record of arrivals shows no
+window ever admitted more than the limit (RPM, TPM) and never more calls in flight than the cap."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from vv_llm.testing import Reply, RequestInfo
+
+PROCESSES, THREADS = 4, 2
+WINDOW = 2.0
+SLACK = 0.25
+"""Arrivals are seen a little after admission (loopback, busy machine): windows are checked
+``SLACK`` shorter than the limiter's."""
+
+
+def hammer(job: dict[str, Any]) -> dict[str, Any]:
+    """One worker process: THREADS threads calling until ``job["until"]`` (wall clock)."""
+    from vv_llm.chat_clients import BackendType, create_chat_client
+    from vv_llm.errors import RateLimited
+    from vv_llm.settings import settings
+
+    settings.load(job["settings"])
+    client = create_chat_client(BackendType.OpenAI, model="gpt-4o")
+    outcome: dict[str, Any] = {"ok": 0, "limited": 0, "errors": []}
+    lock = threading.Lock()
+
+    def run() -> None:
+        # Warm up (imports, adapter, pooled connection) on an unlimited endpoint the test ignores.
+        client.create_completion([{"role": "user", "content": "warm-up"}], model="gpt-4o-mini")
+        while time.time() < job["start"]:
+            time.sleep(0.005)
+        while True:
+            left = job["until"] - time.time()
+            if left <= 0.05:
+                return
+            try:
+                if job["stream"]:
+                    for _ in client.create_stream([{"role": "user", "content": "hello"}], max_tokens=10, deadline=left):
+                        pass
+                else:
+                    client.create_completion([{"role": "user", "content": "hello"}], max_tokens=10, deadline=left)
+                key = "ok"
+            except RateLimited:
+                key = "limited"
+            except Exception as exc:  # reported to the test
+                with lock:
+                    outcome["errors"].append(repr(exc))
+                return
+            with lock:
+                outcome[key] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcome
+
+
+class Arrivals:
+    """Responder recording when each request reached the fake server (this process's clock)."""
+
+    def __init__(self, reply: Reply):
+        self.reply = reply
+        self.times: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, info: RequestInfo) -> Reply:
+        if info.model == "gpt-4o":  # not the warm-up calls
+            with self._lock:
+                self.times.append(time.monotonic())
+        return self.reply
+
+
+def run_workers(
+    server: Any, backend: dict[str, Any], endpoint: dict[str, Any], duration: float, stream: bool = False
+) -> list[dict[str, Any]]:
+    data = {
+        "endpoints": [
+            {"id": "shared", "api_base": server.url("/v1"), "api_key": "sk-shared-test-key-0000", **endpoint},
+            {"id": "warm", "api_base": server.url("/v1"), "api_key": "sk-shared-test-key-0000"},
+        ],
+        "backends": {"openai": {"models": {"gpt-4o": {"endpoints": ["shared"]}, "gpt-4o-mini": {"endpoints": ["warm"]}}}},
+        "rate_limit": {"window_seconds": WINDOW, **backend},
+        "retry": {"max_attempts": 1},
+    }
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(PROCESSES) as pool:
+        pool.map(abs, range(PROCESSES))  # workers started and importing before the clock starts
+        start = time.time() + 2.0
+        jobs = [{"settings": data, "start": start, "until": start + duration, "stream": stream}] * PROCESSES
+        outcomes = pool.map(hammer, jobs)
+    for outcome in outcomes:
+        assert outcome["errors"] == []
+    return outcomes
+
+
+def most_in_any_window(times: list[float], weights: list[int] | None = None, length: float = WINDOW - SLACK) -> int:
+    times = sorted(times)
+    weights = weights or [1] * len(times)
+    best = 0
+    for i, t in enumerate(times):
+        best = max(best, sum(w for u, w in zip(times[i:], weights[i:], strict=True) if u < t + length))
+    return best
+
+
+@pytest.fixture(params=["redis", "diskcache"])
+def shared_store(request, tmp_path) -> dict[str, Any]:
+    if request.param == "redis":
+        return {"backend": "redis", "redis": {"url": request.getfixturevalue("redis_url")}}
+    return {"backend": "diskcache", "diskcache": {"cache_dir": str(tmp_path / "limits")}}
+
+
+@pytest.mark.redis
+def test_rpm_holds_across_processes_and_threads(fake_llm_server, shared_store):
+    arrivals = fake_llm_server.responder = Arrivals(Reply(content="ok"))
+    outcomes = run_workers(fake_llm_server, shared_store, {"rpm": 60}, duration=WINDOW * 1.75)
+    admitted = sum(o["ok"] for o in outcomes)
+    assert admitted == len(arrivals.times)
+    assert admitted >= 60  # the first window filled up: the limit admits, it does not just refuse
+    assert most_in_any_window(arrivals.times) <= 60
+
+
+@pytest.mark.redis
+def test_tpm_holds_across_processes_and_threads(fake_llm_server, shared_store):
+    # Each call reserves its prompt estimate + max_tokens=10 and really uses 1 + 9 = 10 tokens.
+    arrivals = fake_llm_server.responder = Arrivals(Reply(content="ok", prompt_tokens=1, completion_tokens=9))
+    outcomes = run_workers(fake_llm_server, shared_store, {"tpm": 300}, duration=WINDOW * 1.75)
+    admitted = sum(o["ok"] for o in outcomes)
+    assert admitted == len(arrivals.times) and admitted >= 20
+    assert most_in_any_window(arrivals.times, [10] * admitted) <= 300
+
+
+@pytest.mark.redis
+def test_concurrency_cap_holds_across_processes(fake_llm_server, shared_store):
+    # Every stream lasts at least 4 x 0.05 s on the server; its slot is held at least that long.
+    reply = Reply(content="abcdefgh", chunk_chars=2, chunk_delay=0.05)
+    arrivals = fake_llm_server.responder = Arrivals(reply)
+    outcomes = run_workers(fake_llm_server, shared_store, {"concurrent_requests": 3}, duration=2.0, stream=True)
+    assert sum(o["ok"] for o in outcomes) == len(arrivals.times) >= 6
+    assert most_in_any_window(arrivals.times, length=4 * 0.05 - 0.02) <= 3
