@@ -53,7 +53,9 @@ class _StreamState:
         if isinstance(error, httpx.HTTPError):
             error = map_transport_error(error)
         info: dict[str, Any] = {"provider": adapter.provider, "endpoint_id": adapter.endpoint.id}
+        secrets = endpoint_secrets(adapter.endpoint)
         if isinstance(error, ProviderError):
+            error.redact(secrets)  # it becomes the cause: its text shows in tracebacks
             info.update(status=error.status, request_id=error.request_id, body=error.body)
         partial = PartialStreamError(
             f"stream interrupted after {self._acc.chunks} chunks; partial output kept: {error}",
@@ -61,7 +63,7 @@ class _StreamState:
             chunks=[],
             **info,
         )
-        partial.redact(endpoint_secrets(adapter.endpoint))
+        partial.redact(secrets)
         return partial
 
     def _finish(self) -> None:
