@@ -75,7 +75,7 @@ def rate(value: float, unit: str = "/s") -> str:
 
 
 def ratio(value: float) -> str:
-    return f"{value:.2f}×"
+    return f"{value:.2f}×" if value >= 0.01 else f"1/{1 / value:,.0f}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import timeit
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ class Plan:
     calls: int = 2000
     stream_rounds: int = 15
     async_streams: int = 200
-    async_rounds: int = 7
+    async_rounds: int = 9
     import_runs: int = 9
     capacity_seconds: float = 2.0
     config: bench_server.Config = field(default_factory=bench_server.Config)
@@ -58,6 +59,8 @@ class ProtocolResult:
     async_chunks: int = 0
     busy: dict[str, float] = field(default_factory=dict)
     """Server CPU seconds / wall seconds, per benchmark."""
+    create: dict[str, float] = field(default_factory=dict)
+    """Seconds to create a client: httpx.Client() vs create_chat_client()."""
 
 
 class Busy:
@@ -104,6 +107,10 @@ def bench_protocol(protocol: workloads.Protocol, server: bench_server.ServerProc
         result.error = f"{type(exc).__name__}: {exc}"
         return result
 
+    result.create = {
+        "raw": timeit.timeit(lambda: httpx.Client().close(), number=20) / 20,
+        "vv": timeit.timeit(lambda: create_chat_client(protocol.backend, model=protocol.model), number=2000) / 2000,
+    }
     with httpx.Client(limits=workloads.LIMITS, timeout=60) as raw:
         sides = {
             "raw": workloads.raw_call(raw, server.base_url("small") + protocol.raw_path, protocol),
@@ -201,8 +208,10 @@ def render(
     extras: list[tuple[str, str]],
     elapsed: float,
     argv: list[str],
+    load: tuple[float, ...] = (0.0,),
 ) -> str:
     info = machine()
+    info["load average (1 min) at start / end"] = f"{load[0]:.2f} / {os.getloadavg()[0]:.2f}"
     c = plan.config
     budget_rows: list[list[str]] = []
     detail_rows: list[list[str]] = []
@@ -238,6 +247,10 @@ def render(
         )
         detail_rows.append(
             [f"{t} async: chunks/s", rate(r.async_chunks / raw_wall), rate(r.async_chunks / vv_wall), ratio(raw_wall / vv_wall)]
+        )
+        raw_new, vv_new = r.create["raw"], r.create["vv"]
+        detail_rows.append(
+            [f"{t} creating a client: `httpx.Client()` vs `create_chat_client(...)`", ms(raw_new), us(vv_new), ratio(vv_new / raw_new)]
         )
         budget_rows.append(
             [f"{t} per-call overhead (median latency vs raw)", ratio(vv_med / raw_med), "≤ 1.20×", status(vv_med / raw_med <= 1.2)]
@@ -317,6 +330,7 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     plan = Plan.quick() if args.quick else Plan()
     started = time.perf_counter()
+    load = os.getloadavg()
 
     from vv_llm.settings import settings
 
@@ -333,7 +347,7 @@ def main(argv: list[str] | None = None) -> str:
     print("… other bench_*.py", file=sys.stderr, flush=True)
     extras = run_extras(args.no_extras)
     shown = [flag for flag, on in (("--quick", args.quick), ("--no-extras", args.no_extras)) if on]
-    text = render(plan, results, import_results, capacities, extras, time.perf_counter() - started, shown)
+    text = render(plan, results, import_results, capacities, extras, time.perf_counter() - started, shown, load)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w", encoding="utf-8") as f:
         f.write(text)
