@@ -29,6 +29,16 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _prompt_tokens(info: RequestInfo) -> int:
+    """What OpenAI bills for the request: vv-llm's own message count, with the same tokenizers."""
+    try:
+        from vv_llm.utilities.tokens import get_message_token_counts
+
+        return get_message_token_counts(info.body["messages"], info.body.get("tools"), info.model)
+    except Exception:  # a request vv-llm cannot count (the fake still answers it)
+        return count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
+
+
 class OpenAIWire(WireProtocol):
     name = "openai"
 
@@ -74,11 +84,7 @@ class OpenAIWire(WireProtocol):
     # -- rendering -----------------------------------------------------------------------
     @staticmethod
     def _usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = (
-            reply.prompt_tokens
-            if reply.prompt_tokens is not None
-            else count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
-        )
+        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else _prompt_tokens(info)
         reasoning = count_tokens(reply.reasoning or "", info.model)
         completion = (
             reply.completion_tokens
