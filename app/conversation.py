@@ -185,6 +185,7 @@ def restored_state(result: Any, tool_calls: list[dict[str, Any]], reply: dict[st
         reasoning=result.reasoning or "",
         tool_calls=tool_calls,
         usage=usage,
+        usage_estimated=bool(result.usage_estimated),
         cost=result.cost_usd,
         endpoint_id=result.endpoint_id,
         finish_reason=result.finish_reason,

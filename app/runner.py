@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from app.bgloop import BackgroundLoop, shared_loop
 from app.costs import cost_usd
+from app.usage_estimate import estimate_usage
 from vv_llm.chat_clients import create_async_chat_client
 from vv_llm.errors import PartialStreamError
 
@@ -56,6 +57,8 @@ class ColumnState:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     """OpenAI shape: ``{"id", "type", "function": {"name", "arguments"}}``."""
     usage: dict[str, int] | None = None
+    usage_estimated: bool = False
+    """``usage`` was counted locally because the stream ended without the provider's report."""
     cost: float | None = None
     endpoint_id: str | None = None
     finish_reason: str | None = None
@@ -260,6 +263,17 @@ class CompareRun:
                     pass
             with self._lock:
                 state.total = time.monotonic() - start
+                if state.usage is None and (state.content or state.reasoning or state.tool_calls):
+                    state.usage = estimate_usage(
+                        state.backend,
+                        state.model,
+                        request.messages,
+                        request.options.get("tools"),
+                        state.content,
+                        state.reasoning,
+                        state.tool_calls,
+                    )
+                    state.usage_estimated = state.usage is not None
                 if state.usage is not None:
                     state.cost = cost_usd(state.backend, state.model, state.usage)
                 if state.reply is None and (state.content or state.reasoning):

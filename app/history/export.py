@@ -33,6 +33,7 @@ CSV_COLUMNS = [
     "completion_tokens",
     "cached_tokens",
     "reasoning_tokens",
+    "usage_estimated",
     "cost_usd",
     "error_type",
     "error_message",
@@ -78,6 +79,7 @@ def run_to_dict(view: RunView) -> dict[str, Any]:
                 "reasoning": r.result.reasoning,
                 "tool_calls": r.tool_calls,
                 "usage": _usage(r),
+                "usage_estimated": r.result.usage_estimated,
                 "cost_usd": r.result.cost_usd,
                 "ttft_s": r.result.ttft_s,
                 "total_s": r.result.total_s,
@@ -108,6 +110,8 @@ def _metrics_line(r: ResultView) -> str:
         f"tokens in {fmt.tokens(res.prompt_tokens)} / out {fmt.tokens(res.completion_tokens)} / cached {fmt.tokens(res.cached_tokens)}",
         f"cost {fmt.cost(res.cost_usd)}",
     ]
+    if res.usage_estimated:
+        parts[2] = "≈ " + parts[2] + " (estimated)"
     if res.endpoint_id:
         parts.append(f"endpoint `{res.endpoint_id}`")
     return " · ".join(parts)
@@ -161,6 +165,7 @@ def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
                     "completion_tokens": res.completion_tokens,
                     "cached_tokens": res.cached_tokens,
                     "reasoning_tokens": res.reasoning_tokens,
+                    "usage_estimated": res.usage_estimated,
                     "cost_usd": res.cost_usd,
                     "error_type": res.error_type or "",
                     "error_message": res.error_message or "",

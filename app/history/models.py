@@ -52,6 +52,8 @@ class RunResult(SQLModel, table=True):
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
     cost_usd: float | None = None
+    usage_estimated: bool = False
+    """Token counts (and cost) were counted locally: the stream ended without the provider's report."""
     ttft_s: float | None = None
     total_s: float | None = None
     error_type: str | None = Field(default=None, max_length=80)

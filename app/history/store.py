@@ -160,6 +160,7 @@ class HistoryStore:
             result.completion_tokens = state.usage.get("completion_tokens")
             result.cached_tokens = state.usage.get("cached_tokens")
             result.reasoning_tokens = state.usage.get("reasoning_tokens")
+        result.usage_estimated = state.usage_estimated
         result.ttft_s = state.ttft
 
     def column_progress(self, run: CompareRun, index: int, state: ColumnState) -> None:

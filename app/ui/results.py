@@ -40,13 +40,16 @@ def metrics_markdown(state: ColumnState) -> str:
         timing = [f"TTFT {fmt.seconds(state.ttft)}", fmt.rate(state.tokens_per_second), f"total {fmt.seconds(state.total)}"]
     else:
         timing = [f"TTFT {fmt.seconds(state.ttft)}", f"{fmt.seconds(state.elapsed)} so far"]
+    about = "≈ " if state.usage_estimated else ""
     tokens = [
-        f"in {fmt.tokens(usage.get('prompt_tokens'))}",
-        f"out {fmt.tokens(usage.get('completion_tokens'))}",
+        f"{about}in {fmt.tokens(usage.get('prompt_tokens'))}",
+        f"{about}out {fmt.tokens(usage.get('completion_tokens'))}",
         f"cached {fmt.tokens(usage.get('cached_tokens'))}",
     ]
     line1 = " ".join(f":gray-badge[{t}]" for t in timing)
-    line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{fmt.cost(state.cost)}]"
+    line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{about}{fmt.cost(state.cost)}]"
+    if state.usage_estimated:
+        line2 += " :gray[(estimated: the stream ended without a usage report)]"
     return line1.replace("$", r"\$") + "  \n" + line2.replace("$", r"\$")
 
 

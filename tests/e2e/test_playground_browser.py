@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.e2e
 
 PROMPT = "Compare SQLite and PostgreSQL for a small team, in two sentences."
 KEY = "sk-PLANTED-e2e-key-0a1b2c3d4e5f6789"
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 _STATUS = re.compile(r"\b(Waiting|Streaming|Done|Failed|Partial|Stopped)\b")
 _CARDS = "n => Array.from({length: n}, (_, i) => { const e = document.querySelector('.st-key-result-' + i); return e ? e.innerText : '' })"
 
@@ -92,7 +94,14 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
         page = page_factory()
         page.goto(playground.url)
         expect(page.get_by_text("Demo mode")).to_be_visible()
+        page.get_by_text("System prompt, tools and images").click()
+        page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(
+            files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}]
+        )
+        expect(page.get_by_text("dot.png")).to_be_visible()
+        page.get_by_text("System prompt, tools and images").click()
         page.get_by_label("Prompt", exact=True).fill(PROMPT)
+        settle(page)
         page.get_by_role("button", name="Run").click()
         streamed, cards = watch_columns(page, 3)
         assert [_status(c) for c in cards] == ["Done", "Done", "Done"], cards
@@ -127,6 +136,9 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
             ("demo-tools", "done"),
         ]
         assert all(r["messages"][-1]["role"] == "assistant" for r in run["results"])
+        assert run["image_count"] == 1
+        image = run["results"][0]["messages"][0]["content"][1]
+        assert image["type"] == "image_url" and image["image_url"]["url"].startswith("data:image/png;base64,")
         _pick(page, "CSV")
         rows = list(csv.DictReader(io.StringIO(_download(page, "Export selected (1)"))))
         assert [r["model"] for r in rows] == ["demo-fast", "demo-thinker", "demo-tools"]

@@ -91,12 +91,17 @@ def test_a_failing_model_shows_its_error_and_partial_text_while_the_others_finis
     fast, flaky = at.session_state["conversation"].current.run.snapshot()
     assert fast.status == "done"
     assert flaky.status == "partial" and flaky.content and flaky.error_type == "PartialStreamError"
+    # the provider bills what it generated: counted locally and marked as an estimate
+    assert flaky.usage_estimated and flaky.usage and flaky.usage["completion_tokens"] > 0 and flaky.cost
+    assert any("≈ out" in t and "estimated" in t for t in texts(at.markdown))
     warnings = texts(at.warning)
     assert any("Partial answer" in w and "PartialStreamError" in w for w in warnings)
     stored = history_store(data_dir).search()[0]
     assert stored.run.status == "partial"
     assert stored.results[1].result.status == "partial"
     assert stored.results[1].result.content == flaky.content  # what arrived is kept
+    assert stored.results[1].result.usage_estimated and stored.results[1].result.cost_usd == flaky.cost
+    assert not stored.results[0].result.usage_estimated
 
 
 def test_an_unreachable_endpoint_is_a_typed_error_box(app: Any, data_dir: Path, monkeypatch: Any) -> None:
