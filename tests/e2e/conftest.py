@@ -9,8 +9,10 @@ import pytest
 from e2e_support import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+    # open, which would stop later asyncio tests in the same session from starting theirs.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
