@@ -23,7 +23,6 @@ from vv_llm.errors import ContextLengthExceededError, InvalidRequestError
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedModel
     from vv_llm.types.enums import BackendType
-    from vv_llm.utilities.tokens.counters import Counter
     from vv_llm.utilities.tokens.models import TokenizerInfo
 
 _KEPT_ROLES = ("system", "developer")
@@ -56,10 +55,10 @@ def fit_context(
     limit = resolved.context_length
     if not limit:
         return messages, None
-    from vv_llm.utilities.tokens import lookup
+    from vv_llm.utilities.tokens import tokenizer_info
 
-    info, counter = lookup(resolved.name, resolved.backend)
-    kept, dropped = _fit(messages, tools, info, counter, resolved.name, limit, max_tokens or 0)
+    info = tokenizer_info(resolved.name, resolved.backend)
+    kept, dropped = _fit(messages, tools, info, resolved.name, limit, max_tokens or 0)
     return kept, dropped or None
 
 
@@ -79,17 +78,17 @@ def fit_messages(
     system prompts and the latest user turn alone do not fit.
     """
     from vv_llm.chat_clients.messages import prepare_messages
-    from vv_llm.utilities.tokens import lookup
+    from vv_llm.utilities.tokens import tokenizer_info
 
     messages = prepare_messages(messages)
-    info, counter = lookup(model, backend)
+    info = tokenizer_info(model, backend)
     if context_length is None:
         context_length = _context_length(model, backend if backend is not None else info.backend)
     if not isinstance(context_length, int) or isinstance(context_length, bool) or context_length < 1:
         raise InvalidRequestError(f"context_length must be a whole number >= 1 (got {context_length!r})")
     if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0):
         raise InvalidRequestError(f"max_tokens must be a whole number >= 0 (got {max_tokens!r})")
-    return _fit(messages, tools, info, counter, model, context_length, max_tokens or 0)
+    return _fit(messages, tools, info, model, context_length, max_tokens or 0)
 
 
 def _context_length(model: str, backend: Any) -> int:
@@ -105,7 +104,6 @@ def _fit(
     messages: list[dict[str, Any]],
     tools: Any,
     info: TokenizerInfo,
-    counter: Counter,
     model: str,
     limit: int,
     reserve: int,
@@ -116,6 +114,9 @@ def _fit(
     rules = RULES[info.family]
     if upper_bound(messages, tools, info, model) + rules.reply <= budget:
         return messages, []
+    from vv_llm.utilities.tokens.counters import counter_for
+
+    counter = counter_for(info)
     sizes = [message_tokens(m, info, counter, model) for m in messages]
     fixed = tools_tokens(tools, info, counter, model) + rules.reply
     total = fixed + sum(sizes)

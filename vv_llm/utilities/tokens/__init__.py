@@ -40,25 +40,41 @@ __all__ = [
 
 DEFAULT_MODEL = "gpt-4o"
 
+_infos: dict[tuple[str, str | None, int], TokenizerInfo] = {}
 _lookups: dict[tuple[str, str | None, int], tuple[TokenizerInfo, Counter]] = {}
 
 
-def lookup(model: str, backend: BackendType | str | None = None) -> tuple[TokenizerInfo, Counter]:
-    """``(how the model is counted, text → count)``, cached until settings change."""
+def tokenizer_info(model: str, backend: BackendType | str | None = None) -> TokenizerInfo:
+    """How ``model`` is counted, without loading its tokenizer (cached until settings change)."""
     from vv_llm.settings import settings
 
     if not isinstance(model, str) or not model:
         raise InvalidRequestError(f"model must be a non-empty string (got {model!r})")
     key = (model, None if backend is None else str(getattr(backend, "value", backend)), settings.generation)
-    found = _lookups.get(key)
-    if found is None:
-        from vv_llm.utilities.tokens.counters import counter_for
+    info = _infos.get(key)
+    if info is None:
         from vv_llm.utilities.tokens.models import describe
 
         try:
             info = describe(model, backend)
         except ValueError as exc:  # an unknown backend name
             raise InvalidRequestError(str(exc)) from None
+        if len(_infos) > 4096:
+            _infos.clear()
+        _infos[key] = info
+    return info
+
+
+def lookup(model: str, backend: BackendType | str | None = None) -> tuple[TokenizerInfo, Counter]:
+    """``(how the model is counted, text → count)``; loads the tokenizer on first use."""
+    from vv_llm.settings import settings
+
+    key = (model, None if backend is None else str(getattr(backend, "value", backend)), settings.generation)
+    found = _lookups.get(key) if isinstance(model, str) else None
+    if found is None:
+        from vv_llm.utilities.tokens.counters import counter_for
+
+        info = tokenizer_info(model, backend)
         found = (info, counter_for(info))
         if len(_lookups) > 4096:
             _lookups.clear()
@@ -98,7 +114,7 @@ def get_message_token_counts(messages: Any, tools: Any = None, model: str = DEFA
 
 def describe_tokenizer(model: str, backend: BackendType | str | None = None) -> TokenizerInfo:
     """Which tokenizer counts ``model`` and whether its counts are exact."""
-    return lookup(model, backend)[0]
+    return tokenizer_info(model, backend)
 
 
 def __getattr__(name: str) -> Any:

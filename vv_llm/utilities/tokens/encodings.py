@@ -11,9 +11,12 @@ from __future__ import annotations
 import binascii
 import gzip
 import hashlib
+import os
 import threading
+import zlib
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vv_llm.errors import VVLLMError
@@ -81,18 +84,25 @@ _cache: dict[str, tiktoken.Encoding] = {}
 _lock = threading.Lock()
 
 
-def read_bpe_file(name: str) -> bytes:
-    """The uncompressed ``.tiktoken`` file of a shipped encoding, verified against its SHA-256."""
+def read_bpe_file(name: str, path: str | os.PathLike[str] | None = None) -> bytes:
+    """The uncompressed ``.tiktoken`` file of encoding ``name``, verified against its SHA-256.
+
+    ``path``: a gzipped file to read instead of the shipped one.
+    """
     spec = _spec(name)
+    where = str(path) if path is not None else f"data/{spec.file}"
     try:
-        packed = resources.files("vv_llm.utilities.tokens").joinpath("data", spec.file).read_bytes()
+        if path is not None:
+            packed = Path(path).read_bytes()
+        else:
+            packed = resources.files("vv_llm.utilities.tokens").joinpath("data", spec.file).read_bytes()
         data = gzip.decompress(packed)
-    except (OSError, EOFError) as exc:
-        raise TokenizerDataError(f"cannot read the shipped {name} tokenizer file data/{spec.file}: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise TokenizerDataError(f"cannot read the {name} tokenizer file {where}: {exc}") from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != spec.sha256:
         raise TokenizerDataError(
-            f"the shipped {name} tokenizer file data/{spec.file} is corrupt (sha256 {actual}, expected {spec.sha256}); reinstall vv-llm"
+            f"the {name} tokenizer file {where} is corrupt (sha256 {actual}, expected {spec.sha256}); reinstall vv-llm"
         )
     return data
 

@@ -7,7 +7,7 @@
   2833/5667) and the patch models (GPT-4.1-mini/nano, o4-mini, GPT-5-mini/nano: 32 px patches,
   at most 1536, times a multiplier) follow OpenAI's published tables.
 * Anthropic: ``ceil(width × height / 750)`` after scaling the long edge to at most 1568 px and the
-  area to at most 1.15 megapixels (so at most ~1534 tokens an image).
+  area to at most 1.2 megapixels (so at most 1600 tokens an image, as Anthropic documents).
 * Gemini: 258 tokens when both sides are ≤ 384 px, else 258 per 768×768 tile.
 
 When the size cannot be read (a remote URL, an unreadable file), the largest count the rule can
@@ -99,8 +99,12 @@ def _webp_size(data: bytes) -> Size | None:
     return None
 
 
-def _scale(size: Size, factor: float) -> Size:
-    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+def _shrink_side(size: Size, target: int, longest: bool) -> Size:
+    """Scale ``size`` so its longest (or shortest) side is exactly ``target``; the other side rounds down."""
+    width, height = size
+    if (width >= height) == longest:
+        return target, max(1, height * target // width)
+    return max(1, width * target // height), target
 
 
 # -- OpenAI ------------------------------------------------------------------------------------
@@ -125,9 +129,9 @@ def openai_tiles(size: Size | None) -> int:
     if size is None:
         return 8  # 768×2048, the most tiles a fitted image can cover
     if max(size) > 2048:
-        size = _scale(size, 2048 / max(size))
+        size = _shrink_side(size, 2048, longest=True)
     if min(size) > 768:
-        size = _scale(size, 768 / min(size))
+        size = _shrink_side(size, 768, longest=False)
     return math.ceil(size[0] / 512) * math.ceil(size[1] / 512)
 
 
@@ -140,15 +144,15 @@ def _patches(size: Size | None) -> int:
         return patches
     # Shrink to the patch budget, then a little more so the width is a whole number of patches.
     shrink = math.sqrt(_PATCH_CAP * _PATCH * _PATCH / (width * height))
-    w, h = width * shrink, height * shrink
-    fit = math.floor(w / _PATCH) / (w / _PATCH)
-    w, h = w * fit, h * fit
-    return min(_PATCH_CAP, math.ceil(w / _PATCH) * math.ceil(h / _PATCH))
+    columns = max(1, math.floor(width * shrink / _PATCH))
+    rows = -(-height * columns // width)  # ceil(height × columns / width): the height scaled alike
+    return min(_PATCH_CAP, columns * rows)
 
 
 # -- Anthropic ---------------------------------------------------------------------------------
 ANTHROPIC_LONG_EDGE = 1568
-ANTHROPIC_MAX_PIXELS = 1_150_000
+ANTHROPIC_MAX_PIXELS = 1_200_000
+"""About 1600 tokens: 1092×1092 (1590 tokens) is the largest square Anthropic does not resize."""
 
 
 def anthropic_image_tokens(size: Size | None) -> int:
@@ -156,9 +160,10 @@ def anthropic_image_tokens(size: Size | None) -> int:
     if size is None:
         return math.ceil(ANTHROPIC_MAX_PIXELS / 750)
     if max(size) > ANTHROPIC_LONG_EDGE:
-        size = _scale(size, ANTHROPIC_LONG_EDGE / max(size))
+        size = _shrink_side(size, ANTHROPIC_LONG_EDGE, longest=True)
     if size[0] * size[1] > ANTHROPIC_MAX_PIXELS:
-        size = _scale(size, math.sqrt(ANTHROPIC_MAX_PIXELS / (size[0] * size[1])))
+        factor = math.sqrt(ANTHROPIC_MAX_PIXELS / (size[0] * size[1]))
+        size = max(1, math.floor(size[0] * factor)), max(1, math.floor(size[1] * factor))
     return math.ceil(size[0] * size[1] / 750)
 
 

@@ -145,7 +145,7 @@ class _Counter:
 
     def tool_call(self, name: Any, arguments: Any) -> int:
         if not isinstance(arguments, str):
-            arguments = json.dumps(arguments or {}, ensure_ascii=False, separators=(",", ":"))
+            arguments = _json(arguments or {})
         return self.rules.per_tool_call + self.text(str(name or "")) + self.text(arguments)
 
     # -- tool definitions --------------------------------------------------------------------
@@ -163,7 +163,8 @@ class _Counter:
         if self.info.family == "openai" and self.info.tokenizer in ("o200k_base", "cl100k_base"):
             per_function = 10 if self.info.tokenizer == "cl100k_base" else 7
             return self.rules.tools_base + sum(self.openai_function(f, per_function) for f in functions)
-        return self.rules.tools_base + sum(self.text(json.dumps(f, ensure_ascii=False, separators=(",", ":"))) for f in functions)
+        schema_key = "input_schema" if self.info.family == "anthropic" else "parameters"
+        return self.rules.tools_base + sum(self.text(_json(_as_declared(f, schema_key))) for f in functions)
 
     def openai_function(self, function: dict[str, Any], per_function: int) -> int:
         description = str(function.get("description") or "").removesuffix(".")
@@ -193,6 +194,21 @@ class _Counter:
             if isinstance(items, dict):
                 count += self.properties(items)
         return count
+
+
+def _as_declared(function: dict[str, Any], schema_key: str) -> dict[str, Any]:
+    """A function as the provider receives it, whichever shape it was given in."""
+    declared: dict[str, Any] = {"name": function.get("name") or ""}
+    if function.get("description"):
+        declared["description"] = function["description"]
+    schema = function.get("parameters") or function.get("input_schema")
+    if schema:
+        declared[schema_key] = schema
+    return declared
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def count_request(messages: Any, tools: Any, info: TokenizerInfo, text: Callable[[str], int], model: str) -> MessageTokenCount:

