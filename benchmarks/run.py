@@ -55,7 +55,9 @@ class ProtocolResult:
     latency: dict[str, list[float]] = field(default_factory=dict)
     stream: dict[str, list[float]] = field(default_factory=dict)
     stream_chunks: int = 0
+    stream_cpu: dict[str, list[float]] = field(default_factory=dict)
     async_wall: dict[str, list[float]] = field(default_factory=dict)
+    async_cpu: dict[str, list[float]] = field(default_factory=dict)
     async_chunks: int = 0
     busy: dict[str, float] = field(default_factory=dict)
     """Server CPU seconds / wall seconds, per benchmark."""
@@ -126,9 +128,9 @@ def bench_protocol(protocol: workloads.Protocol, server: bench_server.ServerProc
         if streams["raw"]() != result.stream_chunks:
             raise RuntimeError("raw stream decoded an unexpected number of events")
         with Busy(server, result.busy, "stream"):
-            result.stream = workloads.interleaved_runs(streams, plan.stream_rounds)
+            result.stream, result.stream_cpu = workloads.interleaved_runs(streams, plan.stream_rounds)
 
-    async def concurrent() -> dict[str, list[float]]:
+    async def concurrent() -> tuple[workloads.Samples, workloads.Samples]:
         client = create_async_chat_client(protocol.backend, model=protocol.model, endpoint_id=workloads.endpoint_id(protocol, "delay"))
         async with httpx.AsyncClient(limits=workloads.LIMITS, timeout=60) as raw_async:
             sides = {
@@ -139,7 +141,7 @@ def bench_protocol(protocol: workloads.Protocol, server: bench_server.ServerProc
 
     result.async_chunks = plan.async_streams * protocol.events(plan.config.delay_chunks)
     with Busy(server, result.busy, "async"):
-        result.async_wall = asyncio.run(concurrent())
+        result.async_wall, result.async_cpu = asyncio.run(concurrent())
     return result
 
 
@@ -191,7 +193,7 @@ def run_extras(skip: bool) -> list[tuple[str, str]]:
             body = out.stdout.strip() if out.returncode == 0 else f"failed (exit {out.returncode}):\n\n```\n{out.stderr[-2000:]}\n```"
         except subprocess.TimeoutExpired:
             body = f"did not finish within {EXTRA_TIMEOUT:.0f} s"
-        sections.append((f"{module} ({time.perf_counter() - start:.0f} s)", body))
+        sections.append((f"benchmarks/{module}.py, {time.perf_counter() - start:.0f} s", body))
     return sections
 
 
@@ -211,6 +213,12 @@ def render(
     load: tuple[float, ...] = (0.0,),
 ) -> str:
     info = machine()
+    busy_note = (
+        f"**The machine was busy (load average {max(load[0], os.getloadavg()[0]):.1f} on {os.cpu_count()} cores): wall-time "
+        "figures, the async ones above all, are noisy; the CPU-time rows are not. Rerun on a quiet machine.**"
+        if max(load[0], os.getloadavg()[0]) > 1.0
+        else ""
+    )
     info["load average (1 min) at start / end"] = f"{load[0]:.2f} / {os.getloadavg()[0]:.2f}"
     c = plan.config
     budget_rows: list[list[str]] = []
@@ -240,6 +248,8 @@ def render(
         )
         detail_rows.append([f"{t} time per chunk (1 / chunks/s)", us(1 / raw_cps), us(1 / vv_cps), ratio(raw_cps / vv_cps)])
         detail_rows.append([f"{t} stream, vv-llm's own cost per chunk", "", us(1 / vv_cps - 1 / raw_cps), ""])
+        raw_cpu, vv_cpu = median(r.stream_cpu["raw"]), median(r.stream_cpu["vv"])
+        detail_rows.append([f"{t} stream, client CPU time per stream", ms(raw_cpu), ms(vv_cpu), ratio(vv_cpu / raw_cpu)])
         raw_wall, vv_wall = median(r.async_wall["raw"]), median(r.async_wall["vv"])
         label = f"{t} async: {plan.async_streams} concurrent streams × {c.delay_chunks} chunks, {c.delay:g} s first-byte delay"
         detail_rows.append(
@@ -248,6 +258,8 @@ def render(
         detail_rows.append(
             [f"{t} async: chunks/s", rate(r.async_chunks / raw_wall), rate(r.async_chunks / vv_wall), ratio(raw_wall / vv_wall)]
         )
+        raw_cpu, vv_cpu = median(r.async_cpu["raw"]), median(r.async_cpu["vv"])
+        detail_rows.append([f"{t} async: client CPU time per round", ms(raw_cpu), ms(vv_cpu), ratio(vv_cpu / raw_cpu)])
         raw_new, vv_new = r.create["raw"], r.create["vv"]
         detail_rows.append(
             [f"{t} creating a client: `httpx.Client()` vs `create_chat_client(...)`", ms(raw_new), us(vv_new), ratio(vv_new / raw_new)]
@@ -293,6 +305,7 @@ def render(
         "",
         "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
         "",
+        *([busy_note, ""] if busy_note else []),
         "## Budget",
         "",
         table(["Budget line", "Measured", "Budget", "Status"], budget_rows),
@@ -318,7 +331,8 @@ def render(
         table(["Protocol", "non-stream calls", "long stream", "async streams"], busy_rows),
     ]
     for title, body in extras:
-        parts += ["", f"## {title}", "", body]
+        # Scripts that print their own heading keep it; the source and time go underneath.
+        parts += ["", body, "", f"_{title}_"] if body.startswith("#") else ["", f"## {title}", "", body]
     return "\n".join(parts) + "\n"
 
 
