@@ -87,7 +87,7 @@ def test_rpm_makes_the_next_call_wait_for_the_window(use, fake_llm_server, mode)
     use([{"id": "e", "rpm": 2}], window_seconds=1)
     for _ in range(3):
         assert complete(mode).content
-    assert script.times[2] - script.times[0] >= 0.9  # the third waited until the first left the window
+    assert script.times[2] - script.times[0] >= 0.8  # the third waited for the first to leave the window (less delivery delays)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -117,7 +117,10 @@ class Gate:
         store = self.store
         deadline = call.deadline
         poll = POLL_MIN
+        refused: RateLimited | None = None
         while True:
+            if refused is not None and deadline is not None and time.monotonic() >= deadline:
+                raise refused  # waited until the deadline: admitting now would leave no time to send
             if self.blocking:
                 refusal = yield Blocking(partial(store.acquire, limits, entry, tokens, self.window))
             else:
@@ -131,6 +134,7 @@ class Gate:
                 remaining is not None and (remaining <= 0 or (limit.kind == "rpm" and pause is not None and pause > remaining))
             ):
                 raise self._refused(limit, pause, waited=wait)
+            refused = self._refused(limit, pause, waited=True)
             if pause is None or limit.kind == "tpm":
                 # Room may come sooner (a call ends, a reservation settles lower): look again soon.
                 pause = poll if pause is None else min(pause, poll)
