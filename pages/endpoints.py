@@ -74,6 +74,15 @@ uids: list[str] = state["draft_uids"]
 version: int = state["draft_version"]
 
 
+def _catalogue(backend: str) -> list[str]:
+    """The built-in catalogue's models of ``backend`` (not the ones any settings add, demo included)."""
+    if backend not in BACKENDS:
+        return []
+    running = engine_settings.model.backends.get(backend)
+    configured = set(running.models) if running else set()
+    return [m for m in engine_settings.known_models(backend) if m not in configured]
+
+
 def _keys(prefix: str) -> Callable[[str], str]:
     """Widget keys of one form: ``{prefix}-{field}``."""
     return lambda field: f"{prefix}-{field}"
@@ -218,7 +227,11 @@ with models_tab:
         models = draft["backends"].get(b, {}).get("models") or {}
         return f"{b} — {len(models)} model(s)" if b in draft["backends"] else b
 
-    backend = st.selectbox("Backend", order + extra, format_func=_backend_label, key="editor-backend")
+    backend = st.selectbox("Backend", order + extra, format_func=_backend_label, key="editor-backend", width=360)
+    built_in = [m for m in _catalogue(backend) if m not in (draft["backends"].get(backend, {}).get("models") or {})]
+    if built_in:
+        shown = ", ".join(built_in[:8]) + (f" and {len(built_in) - 8} more" if len(built_in) > 8 else "")
+        st.caption(f"Built-in catalogue for {backend}: {shown} — usable with the endpoints below, no need to list them.")
     existing = draft["backends"].get(backend)
     bset: dict[str, Any] = copy.deepcopy(existing) if existing is not None else {}
     bkey = f"v{version}-be-{backend}"
@@ -226,8 +239,8 @@ with models_tab:
     chosen = st.multiselect(
         "Endpoints for all of this backend's models",
         list(dict.fromkeys(endpoint_ids + current)),
-        default=current,
         key=f"{bkey}-endpoints",
+        **({} if f"{bkey}-endpoints" in state else {"default": current}),
         help="Used by every model of this backend that lists no endpoints of its own — including the built-in catalogue's models.",
     )
     slots[f"backends.{backend}.endpoints"] = st.empty()
@@ -257,7 +270,7 @@ with models_tab:
         draft["backends"][backend] = bset
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         st.text_input("New model", key=f"v{version}-new-model-{backend}", placeholder="model name", width=260)
-        catalogue = [m for m in engine_settings.known_models(backend) if m not in models] if backend in BACKENDS else []
+        catalogue = [m for m in _catalogue(backend) if m not in models]
         st.selectbox("…or from the catalogue", ["", *catalogue], key=f"v{version}-cat-model-{backend}", width=260)
         st.button("Add model", icon=":material/add:", on_click=_add_model, args=(backend,), key=f"{bkey}-add-model")
 

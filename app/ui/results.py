@@ -37,7 +37,8 @@ def metrics_markdown(state: ColumnState) -> str:
     """Badges: timing on the first line, tokens and cost on the second (numbers only, no model text)."""
     usage = state.usage or {}
     if state.finished:
-        timing = [f"TTFT {fmt.seconds(state.ttft)}", fmt.rate(state.tokens_per_second), f"total {fmt.seconds(state.total)}"]
+        speed = [fmt.rate(state.tokens_per_second)] if state.tokens_per_second is not None else []
+        timing = [f"TTFT {fmt.seconds(state.ttft)}", *speed, f"total {fmt.seconds(state.total)}"]
     else:
         timing = [f"TTFT {fmt.seconds(state.ttft)}", f"{fmt.seconds(state.elapsed)} so far"]
     about = "≈ " if state.usage_estimated else ""
@@ -49,7 +50,7 @@ def metrics_markdown(state: ColumnState) -> str:
     line1 = " ".join(f":gray-badge[{t}]" for t in timing)
     line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{about}{fmt.cost(state.cost)}]"
     if state.usage_estimated:
-        line2 += " :gray[(estimated: the stream ended without a usage report)]"
+        line2 += " :gray[estimated]"
     return line1.replace("$", r"\$") + "  \n" + line2.replace("$", r"\$")
 
 

@@ -251,8 +251,8 @@ def model_form(
         chosen = st.multiselect(
             "Endpoints",
             list(dict.fromkeys(endpoint_ids + current_ids)),
-            default=current_ids,
             key=key("endpoints"),
+            **({} if key("endpoints") in st.session_state else {"default": current_ids}),
             placeholder="the backend's endpoints",
         )
         _slot(slots, f"{path}.endpoints")

@@ -162,7 +162,11 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
         expect(page.get_by_label("Base URL")).to_be_visible()
         page.wait_for_timeout(300)
         page.screenshot(path=str(SCREENSHOTS / "endpoints.png"))
-        assert "Traceback" not in playground.log_text()
+        page.get_by_role("tab", name="Backends & models").click()
+        expect(page.get_by_text("Built-in catalogue for openai")).to_be_visible()
+        settle(page)
+        log = playground.log_text()
+        assert "Traceback" not in log and "WARNING" not in log, log
     finally:
         stop_playground(playground)
 
