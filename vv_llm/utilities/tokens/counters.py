@@ -56,7 +56,11 @@ def _deepseek() -> Counter:
     tokenizer: Any = ds_token
 
     def count(text: str) -> int:
-        return len(tokenizer.encode(text, add_special_tokens=False))
+        try:
+            return len(tokenizer.encode(text, add_special_tokens=False))
+        except UnicodeEncodeError:  # lone surrogates: replaced, as tiktoken does
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return len(tokenizer.encode(text, add_special_tokens=False))
 
     return count
 

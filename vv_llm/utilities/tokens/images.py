@@ -27,6 +27,8 @@ Size = tuple[int, int]
 
 _HEADER_B64 = 64 * 1024
 """Base64 characters decoded first: enough for PNG/GIF/WebP headers and most JPEG SOF markers."""
+_MAX_FILE = 32 * 1024 * 1024
+"""The most of a local JPEG file read to find its size."""
 
 # (model prefix, base tokens, tokens per 512 px tile); longest prefix first.
 _TILES: tuple[tuple[str, int, int], ...] = (
@@ -61,7 +63,9 @@ def image_dimensions(url: str) -> Size | None:
         with path.open("rb") as f:
             head = f.read(_HEADER_B64)
             size = _size(head)
-            return size if size is not None else _size(head + f.read())
+            if size is None and head.startswith(b"\xff\xd8"):  # a JPEG's size marker may come after large metadata
+                size = _size(head + f.read(_MAX_FILE))
+            return size
     except (OSError, ValueError):
         return None
 

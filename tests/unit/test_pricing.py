@@ -1,0 +1,108 @@
+"""Cost of a call from its usage and the model's prices (catalogue merged with settings)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pytest
+
+from vv_llm.errors import InvalidRequestError, UnknownModelError
+from vv_llm.pricing import Cost, cost, cost_from_prices, prices_for
+from vv_llm.settings import settings
+from vv_llm.settings.catalogue import CATALOGUE_PATH
+from vv_llm.types.messages import ChatCompletionMessage, Usage
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Any:
+    settings.reset()
+    yield
+    settings.reset()
+
+
+def test_openai_cost_with_cached_input() -> None:
+    # gpt-4o: $2.50 input, $1.25 cached input, $10 output per million tokens.
+    usage = Usage(prompt_tokens=10_000, completion_tokens=2_000, total_tokens=12_000, cached_tokens=4_000)
+    c = cost(usage, "openai", "gpt-4o")
+    assert c is not None
+    assert c.input == pytest.approx(6_000 * 2.5 / 1e6)  # uncached = prompt − cached
+    assert c.cached == pytest.approx(4_000 * 1.25 / 1e6)
+    assert c.cache_write == 0
+    assert c.output == pytest.approx(2_000 * 10 / 1e6)
+    assert c.total == pytest.approx(0.015 + 0.005 + 0.02)
+
+
+def test_anthropic_cost_with_cache_reads_and_writes() -> None:
+    # claude-sonnet-4-5: $3 input, $0.30 cache read, $3.75 cache write, $15 output; prompt_tokens includes both cache counts.
+    usage = Usage(prompt_tokens=3_000, completion_tokens=100, cached_tokens=2_500, cache_creation_tokens=400)
+    c = cost(usage, "anthropic", "claude-sonnet-4-5")
+    assert c == Cost(input=100 * 3 / 1e6, cached=2_500 * 0.3 / 1e6, cache_write=400 * 3.75 / 1e6, output=100 * 15 / 1e6)
+    assert c is not None and c.total == pytest.approx((300 + 750 + 1500 + 1500) / 1e6)
+
+
+def test_reasoning_tokens_are_billed_as_output() -> None:
+    usage = Usage(prompt_tokens=1_000, completion_tokens=5_000, reasoning_tokens=4_500)
+    c = cost(usage, "openai", "o3")  # $2 input, $8 output
+    assert c is not None and c.output == pytest.approx(5_000 * 8 / 1e6) and c.input == pytest.approx(1_000 * 2 / 1e6)
+
+
+def test_missing_cache_prices_fall_back_to_input() -> None:
+    c = cost_from_prices(
+        {"prompt_tokens": 1_000, "cached_tokens": 600, "cache_creation_tokens": 100, "completion_tokens": 0}, {"input": 1, "output": 2}
+    )
+    assert c is not None and (c.input, c.cached, c.cache_write) == pytest.approx((300 / 1e6, 600 / 1e6, 100 / 1e6))
+
+
+def test_a_reply_a_usage_or_a_dict() -> None:
+    usage = Usage(prompt_tokens=100, completion_tokens=10)
+    reply = ChatCompletionMessage(content="hi", usage=usage)
+    assert cost(reply, "openai", "gpt-4o-mini") == cost(usage, "openai", "gpt-4o-mini") == cost(usage.model_dump(), "openai", "gpt-4o-mini")
+    assert cost(ChatCompletionMessage(content="no usage"), "openai", "gpt-4o") is None
+
+
+def test_settings_override_the_catalogue_and_no_endpoint_is_needed() -> None:
+    usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)
+    assert cost(usage, "deepseek", "deepseek-chat") == Cost(input=0.28, cached=0.0, cache_write=0.0, output=0.42)
+    settings.load(
+        {
+            "VERSION": "2",
+            "backends": {
+                "deepseek": {"models": {"deepseek-chat": {"prices": {"input": 0.5, "output": 1.0}}}},
+                "local": {"models": {"my-llm": {"context_length": 8192}}},
+            },
+        }
+    )
+    assert cost(usage, "deepseek", "deepseek-chat") == Cost(input=0.5, cached=0.0, cache_write=0.0, output=1.0)
+    assert cost(usage, "local", "my-llm") is None  # no prices known: no cost rather than a wrong one
+    assert prices_for("deepseek", "deepseek-chat") is not None
+
+
+def test_unknown_models_and_bad_usage_are_typed_errors() -> None:
+    with pytest.raises(UnknownModelError, match="no-such-model"):
+        cost(Usage(prompt_tokens=1), "openai", "no-such-model")
+    with pytest.raises(InvalidRequestError, match=r"usage\.prompt_tokens"):
+        cost({"prompt_tokens": -5}, "openai", "gpt-4o")
+    with pytest.raises(InvalidRequestError, match=r"prices\.output"):
+        cost_from_prices({"prompt_tokens": 1}, {"input": 1})
+
+
+def test_costs_add_up() -> None:
+    a = Cost(input=1.0, cached=0.5, cache_write=0.25, output=2.0)
+    assert (a + a).total == pytest.approx(7.5)
+
+
+def test_every_catalogue_model_has_usable_prices_and_a_checked_date() -> None:
+    data = json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    checked = datetime.date.fromisoformat(data["checked"])
+    assert checked <= datetime.date.today()
+    usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000, cached_tokens=500_000)
+    for backend, entry in data["backends"].items():
+        for model, setting in entry["models"].items():
+            prices = setting["prices"]
+            assert prices["input"] >= 0 and prices["output"] >= 0, (backend, model)
+            if prices.get("cached_input") is not None:
+                assert prices["cached_input"] <= prices["input"], (backend, model)
+            c = cost(usage, backend, model)
+            assert c is not None and c.total >= 0

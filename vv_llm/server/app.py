@@ -1,0 +1,78 @@
+"""The token server's FastAPI app: count text and message tokens for a model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vv_llm.errors import InvalidRequestError
+from vv_llm.server.schemas import Health, MessagesRequest, MessagesResponse, ModelName, TextRequest, TextResponse, Tokenizer
+from vv_llm.types.enums import BackendType
+from vv_llm.utilities.tokens import count_message_tokens, describe_tokenizer, get_token_counts
+from vv_llm.utilities.tokens.models import TokenizerInfo
+
+
+def _tokenizer(info: TokenizerInfo) -> Tokenizer:
+    family: Any = info.family
+    return Tokenizer(name=info.tokenizer, family=family, backend=info.backend, exact=info.exact, scale=info.scale)
+
+
+def create_app() -> FastAPI:
+    """A new app. Counting uses vv-llm's global settings (``vv_llm.settings.settings``)."""
+    from vv_llm import __version__
+
+    app = FastAPI(
+        title="vv-llm token server",
+        version=__version__,
+        description="Token counts with each model's own tokenizer (exact for OpenAI, DeepSeek and Qwen models; estimates elsewhere).",
+    )
+
+    @app.exception_handler(InvalidRequestError)
+    async def invalid_request(request: Request, exc: InvalidRequestError) -> JSONResponse:
+        # Same shape as FastAPI's validation errors: a list of {loc, msg, type}.
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body"], "msg": str(exc), "type": "invalid_request"}]})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unreadable_body(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers 400 to a body it cannot decode (not UTF-8); like any other bad payload, that is a 422.
+        if exc.status_code == 400 and request.method == "POST":
+            detail = [{"loc": ["body"], "msg": "the body must be UTF-8 JSON", "type": "json_invalid"}]
+            return JSONResponse(status_code=422, content={"detail": detail})
+        return await http_exception_handler(request, exc)
+
+    @app.get("/health")
+    def health() -> Health:
+        return Health()
+
+    @app.post("/v1/tokens/text")
+    def count_text(body: TextRequest) -> TextResponse:
+        """Tokens of a text for a model."""
+        tokens = get_token_counts(body.text, body.model, body.backend)
+        return TextResponse(model=body.model, tokens=tokens, tokenizer=_tokenizer(describe_tokenizer(body.model, body.backend)))
+
+    @app.post("/v1/tokens/messages")
+    def count_messages(body: MessagesRequest) -> MessagesResponse:
+        """Prompt tokens of a chat request (messages, tools, images) as the provider bills it."""
+        messages = [m.model_dump(exclude_none=True) for m in body.messages]
+        tools = [t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None
+        count = count_message_tokens(messages, tools, body.model, body.backend)
+        return MessagesResponse(
+            model=body.model,
+            tokens=count.total,
+            messages=list(count.messages),
+            tools=count.tools,
+            reply=count.reply,
+            images=count.images,
+            tokenizer=_tokenizer(count.tokenizer),
+        )
+
+    @app.get("/v1/tokenizer")
+    def tokenizer(model: Annotated[ModelName, Query()], backend: Annotated[BackendType | None, Query()] = None) -> Tokenizer:
+        """Which tokenizer counts a model, and whether its counts are exact."""
+        return _tokenizer(describe_tokenizer(model, backend))
+
+    return app

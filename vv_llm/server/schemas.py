@@ -1,0 +1,109 @@
+"""Request and response bodies of the token server (pydantic; unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vv_llm.types.enums import BackendType
+
+ModelName = Annotated[str, Field(min_length=1, max_length=256, description="Model name, e.g. gpt-4o, claude-sonnet-4-5, deepseek-chat.")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Body):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(_Body):
+    url: str = Field(
+        pattern=r"^(data:|https?://|gs://)",
+        description="A data URL (its size is read from the image) or a remote URL (counted as the largest image the provider bills).",
+    )
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Body):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class FunctionCall(_Body):
+    name: str
+    arguments: str = ""
+
+
+class ToolCall(_Body):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(_Body):
+    """An OpenAI-format chat message."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[Part] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDefinition(_Body):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class Tool(_Body):
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class TextRequest(_Body):
+    model: ModelName
+    backend: BackendType | None = Field(default=None, description="The backend serving the model; inferred from the name when omitted.")
+    text: str
+
+
+class MessagesRequest(_Body):
+    model: ModelName
+    backend: BackendType | None = None
+    messages: list[Message] = Field(min_length=1)
+    tools: list[Tool] | None = None
+
+
+class Tokenizer(BaseModel):
+    name: str = Field(description="o200k_base, cl100k_base, deepseek, qwen, qwen3.5, or estimate.")
+    family: Literal["openai", "anthropic", "gemini"] = Field(description="Whose message rules apply.")
+    backend: str | None
+    exact: bool = Field(description="True when the text count equals the provider's tokenizer, to the token.")
+    scale: float = Field(description="For estimates: the factor applied to the o200k_base count.")
+
+
+class TextResponse(BaseModel):
+    model: str
+    tokens: int
+    tokenizer: Tokenizer
+
+
+class MessagesResponse(BaseModel):
+    model: str
+    tokens: int = Field(description="Prompt tokens of the whole request, as the provider bills it.")
+    messages: list[int] = Field(description="Each message's tokens, its overhead included.")
+    tools: int
+    reply: int = Field(description="Tokens priming the reply.")
+    images: int = Field(description="Image tokens (included in messages).")
+    tokenizer: Tokenizer
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
