@@ -240,7 +240,7 @@ with models_tab:
         "Endpoints for all of this backend's models",
         list(dict.fromkeys(endpoint_ids + current)),
         key=f"{bkey}-endpoints",
-        **({} if f"{bkey}-endpoints" in state else {"default": current}),
+        default=None if f"{bkey}-endpoints" in state else current,
         help="Used by every model of this backend that lists no endpoints of its own — including the built-in catalogue's models.",
     )
     slots[f"backends.{backend}.endpoints"] = st.empty()

@@ -252,7 +252,7 @@ def model_form(
             "Endpoints",
             list(dict.fromkeys(endpoint_ids + current_ids)),
             key=key("endpoints"),
-            **({} if key("endpoints") in st.session_state else {"default": current_ids}),
+            default=None if key("endpoints") in st.session_state else current_ids,
             placeholder="the backend's endpoints",
         )
         _slot(slots, f"{path}.endpoints")
