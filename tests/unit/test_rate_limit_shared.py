@@ -4,6 +4,7 @@ window ever admitted more than the limit (RPM, TPM) and never more calls in flig
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from vv_llm.testing import Reply, RequestInfo
 
 PROCESSES, THREADS = 4, 2
+USER = [{"role": "user", "content": "hello"}]
 WINDOW = 2.0
 SLACK = 0.25
 """Arrivals are seen a little after admission (loopback, busy machine): windows are checked
@@ -153,3 +155,43 @@ def test_concurrency_cap_holds_across_processes(fake_llm_server, shared_store):
     outcomes = run_workers(fake_llm_server, shared_store, {"concurrent_requests": 3}, duration=2.0, stream=True)
     assert sum(o["ok"] for o in outcomes) == len(arrivals.times) >= 6, outcomes
     assert most_in_any_window(arrivals.times, length=4 * 0.05 - 0.02) <= 3
+
+
+@pytest.mark.redis
+async def test_async_calls_through_a_shared_store(fake_llm_server, shared_store):
+    """Store I/O runs off the event loop; streams settle (and free their slot) when they end or are dropped."""
+    from vv_llm.chat_clients import BackendType, create_async_chat_client
+    from vv_llm.errors import RateLimited
+    from vv_llm.settings import settings
+
+    settings.load(
+        {
+            "endpoints": [
+                {
+                    "id": "shared",
+                    "api_base": fake_llm_server.url("/v1"),
+                    "api_key": "sk-shared-test-key-0000",
+                    "concurrent_requests": 1,
+                    "tpm": 1000,
+                }
+            ],
+            "backends": {"openai": {"models": {"gpt-4o": {"endpoints": ["shared"]}}}},
+            "rate_limit": {"window_seconds": 30, **shared_store},
+        }
+    )
+    try:
+        fake_llm_server.responder = lambda info: Reply(content="abcdefgh", chunk_chars=2, prompt_tokens=5, completion_tokens=5)
+        client = create_async_chat_client(BackendType.OpenAI, model="gpt-4o")
+        texts = await asyncio.gather(*[client.create_completion(USER, max_tokens=100) for _ in range(4)])
+        assert [t.content for t in texts] == ["abcdefgh"] * 4
+        stream = client.create_stream(USER, max_tokens=100)
+        async for _ in stream:
+            break
+        with pytest.raises(RateLimited, match="concurrent_requests"):
+            await client.create_completion(USER, max_tokens=100, deadline=0.3)
+        await stream.aclose()
+        # 4 calls settled at 10 tokens each, the dropped stream keeps its ~105 reserved (no usage
+        # arrived): room for ~800 more. Unsettled, the 4 calls would still hold ~420.
+        assert (await client.create_completion(USER, max_tokens=800, deadline=2)).content == "abcdefgh"
+    finally:
+        settings.reset()

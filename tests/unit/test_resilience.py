@@ -311,3 +311,51 @@ def test_every_endpoint_down_is_a_connection_error_naming_the_last_endpoint(use,
         complete(mode)
     assert info.value.endpoint_id in ("down-1", "down-2") and info.value.provider == "openai"
     assert FAKE_KEY not in str(info.value) + repr(info.value)
+
+
+# -- endpoint choice ---------------------------------------------------------------------------------
+
+
+def _resolved(*specs: dict[str, Any]) -> tuple[Any, ...]:
+    from vv_llm.settings.store import Settings
+
+    store = Settings()
+    store.load(
+        {
+            "endpoints": [{"api_base": "http://127.0.0.1:9/v1", **spec} for spec in specs],
+            "backends": {"openai": {"models": {"gpt-4o": {"endpoints": [spec["id"] for spec in specs]}}}},
+        }
+    )
+    return store.resolve("openai", "gpt-4o").endpoints
+
+
+def test_choice_is_random_by_weight_among_the_best_priority():
+    import random
+    from collections import Counter
+
+    from vv_llm.utilities.endpoint_choice import choose_endpoint
+
+    endpoints = _resolved({"id": "heavy", "weight": 3}, {"id": "light", "weight": 1}, {"id": "backup", "priority": 1})
+    rng = random.Random(7)
+    counts = Counter(choose_endpoint(endpoints, rng=rng).id for _ in range(4000))
+    assert counts["backup"] == 0
+    assert 2700 < counts["heavy"] < 3300 and 700 < counts["light"] < 1300
+    # The backup is used once the better ones failed in this call, or are cooling down.
+    assert choose_endpoint(endpoints, ["heavy", "light"], rng=rng).id == "backup"
+    cooldowns.clear()
+    cooldowns.mark("heavy", 60)
+    cooldowns.mark("light", 60)
+    try:
+        assert choose_endpoint(endpoints, rng=rng).id == "backup"
+        cooldowns.recovered("light")
+        assert choose_endpoint(endpoints, rng=rng).id == "light"
+    finally:
+        cooldowns.clear()
+
+
+def test_disabled_endpoints_are_never_chosen(use, fake_llm_server):
+    script = fake_llm_server.responder = Script()
+    use([{"id": "off", "model": "model-off", "enabled": False}, {"id": "on", "model": "model-on"}])
+    for _ in range(5):
+        assert complete("sync").endpoint_id == "on"
+    assert set(script.models) == {"model-on"}
