@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 def seconds(value: float | None) -> str:
@@ -44,6 +45,14 @@ def local_time(value: datetime | None) -> str:
 
 def iso_utc(value: datetime | None) -> str | None:
     return None if value is None else _aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def home_relative(path: Path) -> str:
+    """``~/.local/share/vv-llm/settings.json`` rather than the full home path."""
+    try:
+        return "~/" + str(path.resolve().relative_to(Path.home().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from app import formatting as fmt
 from app.bootstrap import AppContext, context
 from app.connection_test import check_endpoint
 from app.scrub import Scrubber
@@ -164,7 +165,7 @@ def _add_model(backend: str) -> None:
 # -- page ----------------------------------------------------------------------------------
 header(
     "Endpoints & models",
-    f"Where requests go and which models exist — checked by vv-llm's own settings rules and saved to `{ctx.settings.path}` (owner-only, 0600).",
+    f"Where requests go and which models exist — checked by vv-llm's own settings rules and saved to `{fmt.home_relative(ctx.settings.path)}` (owner-only, 0600).",
 )
 if ctx.demo_active:
     st.info(
@@ -353,7 +354,7 @@ if save_clicked:
         else:
             _load_draft(ctx.settings.loaded.data)
             state["draft_source"] = ctx.settings.loaded
-            state["editor_notice"] = ("success", f"Saved to `{ctx.settings.path}`.")
+            state["editor_notice"] = ("success", f"Saved to `{fmt.home_relative(ctx.settings.path)}`.")
             st.rerun()
 elif errors:
     _problems(f"{len(errors)} problem(s) — fix them before saving:")

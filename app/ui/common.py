@@ -7,6 +7,7 @@ import re
 import streamlit as st
 
 from app.bootstrap import AppContext
+from app.formatting import home_relative
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
 
@@ -37,6 +38,6 @@ def settings_problem(ctx: AppContext) -> None:
         st.error(f"Your settings file could not be read: {loaded.problem}", icon=":material/error:")
     elif loaded.errors:
         st.error(
-            f"Your settings file `{loaded.path}` has {len(loaded.errors)} problem(s); fix them on **Endpoints & models**.",
+            f"Your settings file `{home_relative(loaded.path)}` has {len(loaded.errors)} problem(s); fix them on **Endpoints & models**.",
             icon=":material/error:",
         )

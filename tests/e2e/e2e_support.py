@@ -36,13 +36,18 @@ class Playground:
         return self.log.read_text(errors="replace")
 
 
-def start_playground(data_dir: Path, **env: str) -> Playground:
-    """``streamlit run app/main.py`` with its own data folder; waits until it answers."""
+def start_playground(data_dir: Path, *, home: Path | None = None, **env: str) -> Playground:
+    """``streamlit run app/main.py`` with its own data folder (or, given ``home``, the default
+    ``~/.local/share/vv-llm`` under that home); waits until it answers."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"streamlit-{port}.log"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("VV_LLM_")}
-    environment.update({"VV_LLM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **env})
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VV_LLM_") and k != "XDG_DATA_HOME"}
+    if home is None:
+        environment["VV_LLM_DATA_DIR"] = str(data_dir)
+    else:
+        environment["HOME"] = str(home)
+    environment.update({"PYTHONUNBUFFERED": "1", **env})
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app/main.py", "--server.port", str(port), "--server.headless", "true"],

@@ -86,10 +86,11 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
     from app.history.demo_data import seed_demo_history
     from app.history.store import HistoryStore
 
-    data = tmp_path / "data"
-    data.mkdir()
+    home = tmp_path / "home"
+    data = home / ".local" / "share" / "vv-llm"  # the default data folder of a fresh user
+    data.mkdir(parents=True)
     seed_demo_history(HistoryStore(f"sqlite:///{data / 'history.db'}"), days=13)  # two weeks of demo usage for the dashboard
-    playground = start_playground(data, VV_LLM_DEMO_PACE="2")
+    playground = start_playground(data, home=home, VV_LLM_DEMO_PACE="2")
     try:
         page = page_factory()
         page.goto(playground.url)
