@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from vv_llm.utilities.tokens.counters import Counter
     from vv_llm.utilities.tokens.messages import MessageTokenCount
     from vv_llm.utilities.tokens.models import TokenizerInfo
+    from vv_llm.utilities.tokens.remote import acount_tokens_remote, count_tokens_remote
 
 __all__ = [
     "MessageTokenCount",
     "TokenizerInfo",
+    "acount_tokens_remote",
     "count_message_tokens",
     "count_tokens_remote",
     "describe_tokenizer",
@@ -118,10 +120,10 @@ def describe_tokenizer(model: str, backend: BackendType | str | None = None) -> 
 
 
 def __getattr__(name: str) -> Any:
-    if name == "count_tokens_remote":
-        from vv_llm.utilities.tokens.remote import count_tokens_remote
+    if name in ("count_tokens_remote", "acount_tokens_remote"):
+        from vv_llm.utilities.tokens import remote
 
-        return count_tokens_remote
+        return getattr(remote, name)
     if name in ("MessageTokenCount", "TokenizerInfo"):
         from vv_llm.utilities.tokens import messages, models
 
