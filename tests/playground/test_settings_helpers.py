@@ -129,3 +129,23 @@ def test_deployment_kinds_need_their_fields(app: Any, data_dir: Path, kind: str,
     assert any(message in e for e in texts(at.error))
     assert any(path in e for e in texts(at.error))
     assert not (data_dir / "settings.json").exists()
+
+
+def test_column_cost_charges_cached_input_at_its_own_price() -> None:
+    from app.costs import cost_usd
+    from vv_llm.settings import settings
+
+    settings.load(
+        {
+            "VERSION": "2",
+            "endpoints": [{"id": "e", "api_key": "k"}],
+            "backends": {"local": {"models": {"m": {"endpoints": ["e"], "prices": {"input": 1.0, "output": 2.0, "cached_input": 0.1}}}}},
+        }
+    )
+    try:
+        usage = {"prompt_tokens": 1000, "cached_tokens": 400, "completion_tokens": 500}
+        assert cost_usd("local", "m", usage) == pytest.approx((600 * 1.0 + 400 * 0.1 + 500 * 2.0) / 1_000_000)
+        assert cost_usd("local", "unknown-model", usage) is None
+        assert cost_usd("local", "m", None) is None
+    finally:
+        settings.reset()
