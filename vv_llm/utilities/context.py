@@ -132,7 +132,7 @@ def _fit(
     if total > budget:
         largest = max(protected, key=lambda i: sizes[i]) if protected else None
         where = f"; the largest is messages[{largest}] ({sizes[largest]:,} tokens)" if largest is not None else ""
-        room = f" and max_tokens {reserve:,}" if reserve else ""
+        room = f", {reserve:,} of them kept for the answer by max_tokens" if reserve else ""
         raise ContextTooLongError(
             f"the prompt does not fit the context of model {model!r} ({limit:,} tokens{room}): the system prompts and "
             f"the latest user turn, which are never dropped, take ~{total:,} tokens{where}. Shorten them"

@@ -1,8 +1,10 @@
 """Which tokenizer counts a model's tokens, and which provider's message rules apply.
 
-Order of evidence: the model's settings (``settings.resolve(backend, model).tokenizer``, i.e. the
-catalogue merged with user settings), then the model's name (``gpt-4o`` → o200k_base,
-``qwen3-32b`` → Qwen's tokenizer, ``claude-…`` → Anthropic), then o200k_base.
+Order of evidence: the backend (given, or the one whose settings or catalogue list the model);
+the model's catalogue ``tokenizer``; its provider id from settings or its name (``gpt-4o`` →
+o200k_base, ``gpt-4`` → cl100k_base, ``qwen3-32b`` → Qwen's, ``deepseek-…`` → DeepSeek's, even on
+Groq or a local server); the backend's catalogue ``tokenizer``. A name nothing recognises, on no
+known backend, is counted with o200k_base and marked ``guessed`` (not exact).
 
 Providers without a local tokenizer (Anthropic, Gemini and most others) get an **estimate**: the
 o200k_base count scaled by a per-provider factor (:data:`ESTIMATE_SCALE`), rounded up. The
