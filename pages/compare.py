@@ -236,7 +236,7 @@ def _show_results(conversation: Conversation) -> None:
         st.text(turn.prompt)
         images = image_count(turn.user_message)
         if images:
-            st.caption(f"+ {images} image{'s' if images != 1 else ''}")
+            st.caption(f":material/image: {images} image{'s' if images != 1 else ''} attached")
     snapshot = run.snapshot()
     columns = st.columns(len(snapshot), gap="small")
     for i, (column, column_state) in enumerate(zip(columns, snapshot, strict=True)):
