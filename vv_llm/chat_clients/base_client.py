@@ -124,8 +124,9 @@ class ChatClient(_ClientBase):
         """Send ``messages`` (OpenAI format) and return the reply, or a :class:`ChatStream` with ``stream=True``.
 
         ``timeout``: seconds for each connect/read (or a ``(connect, read)`` pair); ``deadline``: seconds
-        the whole call may take, retries and rate-limit waits included (a stream: until its first
-        output); ``max_retries``: retries after a backoff (failing over to another endpoint is free).
+        the whole call may take, retries and rate-limit waits included (no read waits past it; a
+        stream it cuts after output raises PartialStreamError); ``max_retries``: retries after a
+        backoff (failing over to another endpoint is free).
         """
         given = locals()
         options = self._options({name: given[name] for name in _OPTION_NAMES}, kwargs)

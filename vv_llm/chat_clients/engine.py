@@ -42,7 +42,7 @@ class PreparedCall:
     resolved: ResolvedModel
     params: CallParams
     deadline: float | None
-    """``time.monotonic()`` by which the call must have its answer (streams: their first output)."""
+    """``time.monotonic()`` by which the call must be done (each attempt's timeouts are clamped to it)."""
     timeouts: Timeouts | None
     """Per-call timeouts; None → each endpoint's own."""
     trimmed: list[dict[str, Any]] | None = None

@@ -173,8 +173,7 @@ class TimeoutSetting(_Strict):
     connect: float = Field(default=10.0, gt=0)
     read: float = Field(default=600.0, gt=0)
     total: float | None = Field(default=None, gt=0)
-    """Overall deadline of one call, retries and rate-limit waits included (a stream: until its
-    first output)."""
+    """Overall deadline of one call, retries and rate-limit waits included (no read waits past it)."""
 
 
 class SettingsModel(_Strict):
