@@ -3,8 +3,11 @@ every protocol raise only vv-llm's typed errors — never another exception type
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -92,14 +95,35 @@ ADAPTERS = _adapters()
 SSE_ADAPTERS = ["openai", "deepseek-think-tags", "anthropic", "gemini"]
 
 
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def no_hang(seconds: float = 5.0) -> Iterator[None]:
+    """Fail (instead of waiting forever) if the block runs longer than ``seconds``."""
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_decoder(adapter: Any, pieces: list[bytes]) -> None:
     decoder = adapter.stream_decoder()
-    try:
-        for piece in pieces:
-            decoder.feed(piece)
-        decoder.close()
-    except VVLLMError:
-        pass
+    with no_hang():
+        try:
+            for piece in pieces:
+                decoder.feed(piece)
+            decoder.close()
+        except VVLLMError:
+            pass
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -180,10 +204,11 @@ def test_bedrock_event_stream_frames(frames, cuts, truncate):
 )
 def test_parse_response(name, body):
     adapter = ADAPTERS[name]
-    try:
-        adapter.parse_response(HttpResponse(200, {}, body))
-    except VVLLMError:
-        pass
+    with no_hang():
+        try:
+            adapter.parse_response(HttpResponse(200, {}, body))
+        except VVLLMError:
+            pass
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))

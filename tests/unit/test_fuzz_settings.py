@@ -3,7 +3,10 @@ field — never another exception type — and what it accepts resolves to typed
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -59,8 +62,29 @@ plausible = st.fixed_dictionaries(
 )
 
 
+@contextlib.contextmanager
+def no_hang(seconds: float = 5.0) -> Iterator[None]:
+    """Fail (instead of waiting forever) if the block runs longer than ``seconds``."""
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def load(data: Any) -> None:
     store = Settings()
+    with no_hang():
+        _load(store, data)
+
+
+def _load(store: Settings, data: Any) -> None:
     try:
         store.load(data)
     except VVLLMError:
