@@ -174,11 +174,11 @@ def estimate_tokens(call: Any) -> int:
 
 def prompt_tokens(messages: list[dict[str, Any]], tools: Any, resolved: Any) -> int:
     try:
-        from vv_llm.utilities.tokens import get_message_token_counts  # type: ignore[import-not-found]
+        from vv_llm.utilities.tokens import get_message_token_counts
     except ImportError:
         return _rough_tokens(messages, tools)
     try:
-        return int(get_message_token_counts(messages, tools, resolved.name))
+        return int(get_message_token_counts(messages, tools, resolved.name, resolved.backend))
     except Exception:  # an estimate only: never fail a call over it
         return _rough_tokens(messages, tools)
 
