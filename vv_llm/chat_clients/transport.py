@@ -34,6 +34,12 @@ def _httpx_timeout(t: Timeouts) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.read)
 
 
+def _undecoded(response: httpx.Response) -> bool:
+    """True when the body is not content-encoded: ``iter_raw`` then yields exactly what
+    ``iter_bytes`` would, without its decoder layer (~0.2 µs of a streamed chunk's ~9)."""
+    return response.headers.get("content-encoding", "identity").strip().lower() == "identity"
+
+
 def _has_output(deltas: list[Any]) -> bool:
     return any(d.content or d.reasoning_content or d.tool_calls or d.finish_reason for d in deltas)
 
@@ -96,7 +102,8 @@ class SyncTransport:
                     return OpenedResponse(response.status_code, response.headers, response, None, body)
             except httpx.HTTPError as exc:
                 raise map_transport_error(exc) from None
-            return OpenedResponse(response.status_code, response.headers, response, response.iter_bytes())
+            chunks = response.iter_raw() if _undecoded(response) else response.iter_bytes()
+            return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened
             deltas: list[Any] = []
@@ -185,7 +192,8 @@ class AsyncTransport:
                     return OpenedResponse(response.status_code, response.headers, response, None, body)
             except httpx.HTTPError as exc:
                 raise map_transport_error(exc) from None
-            return OpenedResponse(response.status_code, response.headers, response, response.aiter_bytes())
+            chunks = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
+            return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened
             deltas: list[Any] = []
