@@ -213,10 +213,11 @@ def render(
     load: tuple[float, ...] = (0.0,),
 ) -> str:
     info = machine()
+    # The run itself keeps about 1.5 cores busy, so only the load before it started tells of others.
     busy_note = (
-        f"**The machine was busy (load average {max(load[0], os.getloadavg()[0]):.1f} on {os.cpu_count()} cores): wall-time "
-        "figures, the async ones above all, are noisy; the CPU-time rows are not. Rerun on a quiet machine.**"
-        if max(load[0], os.getloadavg()[0]) > 1.0
+        f"**The machine was busy before the run (load average {load[0]:.1f} on {os.cpu_count()} cores): wall-time "
+        "figures, the async ones above all, are noisy; the CPU-time rows less so. Rerun on a quiet machine.**"
+        if load[0] > 1.0
         else ""
     )
     info["load average (1 min) at start / end"] = f"{load[0]:.2f} / {os.getloadavg()[0]:.2f}"
