@@ -27,6 +27,7 @@ from vv_llm.settings import settings
 from vv_llm.testing import Reply, ToolCallSpec
 from vv_llm.testing.protocol import RecordedRequest
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
+from vv_llm.utilities.tokens import get_message_token_counts
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 PNG_B64 = base64.b64encode(PNG).decode()
@@ -421,6 +422,8 @@ def test_plain(protocol, fake_llm_server, mode):
     }
     assert_usage_consistent(reply, protocol)
     assert reply.endpoint_id and reply.provider_content is None
+    if protocol.wire != "bedrock":  # Converse replies carry neither
+        assert reply.id and reply.model, "streamed and plain replies both say which response and model they are"
     if mode.endswith("stream"):
         assert chunks == len(range(0, len(text), 6))
     (request,) = model_requests(fake_llm_server, protocol)
@@ -428,6 +431,22 @@ def test_plain(protocol, fake_llm_server, mode):
     assert protocol.authenticated(request)
     assert protocol.turns(request.json) == [("system", [("text", "Answer in one sentence.")]), ("user", [("text", "Capital of France?")])]
     assert protocol.sampling(request.json) == (0.2, 256)
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+def test_reported_prompt_tokens_are_our_own_count(protocol, fake_llm_server, mode):
+    """The fake bills the prompt with vv-llm's tokenizers and overhead rules, so the estimate a
+    caller (or the playground) makes before the call is the usage reported after it."""
+    messages = [
+        {"role": "system", "content": "You are a concise weather assistant. 回答要简短。"},
+        {"role": "user", "content": "What's the weather like in Paris today? 🌤"},
+    ]
+    fake_llm_server.enqueue(Reply(content="Let me check."))
+    reply, _ = ask(protocol, mode, messages, tools=[WEATHER])
+    (request,) = model_requests(fake_llm_server, protocol)
+    backend = None if protocol.backend is BackendType.OpenAI else protocol.backend
+    model = request.json.get("model") or protocol.model
+    assert reply.usage.prompt_tokens == get_message_token_counts(messages, [WEATHER], model, backend)
 
 
 @pytest.mark.parametrize("mode", ["sync", "stream", "async_stream"])

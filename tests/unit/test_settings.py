@@ -228,3 +228,17 @@ def test_reload_is_seen_by_existing_clients(fake_llm_server):
         assert fake_llm_server.last_request.json["model"] == "renamed"
     finally:
         settings.reset()
+
+
+def test_top_level_settings_import_loads_the_process_settings():
+    """`from vv_llm import settings` works like `from vv_llm.settings import settings`."""
+    from vv_llm import settings as top_level
+    from vv_llm.settings import settings as process_settings
+
+    try:
+        top_level.load(BASIC)
+        assert process_settings.known_models("openai") == top_level.known_models("openai")
+        assert "gpt-4o" in process_settings.known_models("openai")
+        assert process_settings.get_endpoint("openai-default").id == "openai-default"
+    finally:
+        process_settings.reset()

@@ -67,10 +67,13 @@ class StreamAccumulator:
             self.provider_content = delta.provider_content
         if delta.raw_response is not None:
             self.raw = delta.raw_response
+            raw = delta.raw_response
+            # OpenAI chunks and Anthropic's message_start name them id/model; Gemini's chunks
+            # responseId/modelVersion.
             if self.id is None:
-                self.id = delta.raw_response.get("id")
+                self.id = raw.get("id") or raw.get("responseId")
             if self.model is None:
-                self.model = delta.raw_response.get("model")
+                self.model = raw.get("model") or raw.get("modelVersion")
 
     @property
     def has_output(self) -> bool:

@@ -6,3 +6,9 @@ settings = Settings()
 """The process-wide settings every client reads."""
 
 __all__ = ["SETTINGS_ENV_VAR", "ResolvedEndpoint", "ResolvedModel", "Settings", "settings"]
+
+
+def __getattr__(name: str) -> object:
+    # `from vv_llm import settings` can hand out this module instead of the object (the import
+    # system binds the submodule on the package); forward so `settings.load(...)` works either way.
+    return getattr(settings, name)

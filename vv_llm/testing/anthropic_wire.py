@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -269,6 +269,9 @@ class AnthropicWire(WireProtocol):
             include_usage=True,
             thinking=isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"),
             body=body,
+            prompt={"system": body.get("system"), "messages": body["messages"]},
+            prompt_tools=body.get("tools"),
+            backend="anthropic",
         )
 
     # -- rendering -----------------------------------------------------------------------
@@ -286,7 +289,7 @@ class AnthropicWire(WireProtocol):
         prompt = (
             reply.prompt_tokens
             if reply.prompt_tokens is not None
-            else count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
+            else prompt_tokens(info)
         )
         prompt = max(prompt, reply.cached_tokens + reply.cache_creation_tokens)
         reasoning = count_tokens(reply.reasoning or "", info.model)

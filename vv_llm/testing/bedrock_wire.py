@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
 
 EXCEPTIONS = {
     400: "ValidationException",
@@ -232,12 +232,15 @@ class BedrockConverseWire(WireProtocol):
             raise _Invalid("Malformed input request, please reformat your input and try again.") from None
         validate_converse(body, model)
         texts = [_text_of(body.get("system") or [])]
+        prompt = [{"role": "system", "content": texts[0]}] if texts[0] else []
         last_user = ""
         for message in body["messages"]:
             text = _text_of(message["content"])
             texts.append(text)
+            prompt.append({"role": message["role"], "content": text})
             if message["role"] == "user":
                 last_user = text
+        declared = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools") or () if "toolSpec" in t]
         thinking = (body.get("additionalModelRequestFields") or {}).get("thinking")
         return RequestInfo(
             protocol=self.name,
@@ -245,9 +248,15 @@ class BedrockConverseWire(WireProtocol):
             stream=match["op"] == "converse-stream",
             messages_text="\n".join(t for t in texts if t),
             last_user_text=last_user,
-            tools=[t["toolSpec"]["name"] for t in (body.get("toolConfig") or {}).get("tools") or () if "toolSpec" in t],
+            tools=[spec["name"] for spec in declared],
             thinking=isinstance(thinking, dict) and thinking.get("type") == "enabled",
             body=body,
+            prompt=prompt,
+            prompt_tools=[
+                {"name": s["name"], "description": s.get("description"), "input_schema": (s.get("inputSchema") or {}).get("json")}
+                for s in declared
+            ],
+            backend="anthropic" if "claude" in model or "anthropic." in model else None,
         )
 
     # -- rendering -----------------------------------------------------------------------
@@ -260,7 +269,7 @@ class BedrockConverseWire(WireProtocol):
         prompt = (
             reply.prompt_tokens
             if reply.prompt_tokens is not None
-            else count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
+            else prompt_tokens(info)
         )
         prompt = max(prompt, reply.cached_tokens + reply.cache_creation_tokens)
         completion = (

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
 
 PROMPT_BLOCKED = "prompt_blocked"
 """``Reply(safety_block=True, finish_reason=PROMPT_BLOCKED)``: the prompt itself is blocked."""
@@ -534,16 +534,20 @@ class GeminiWire(WireProtocol):
             raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
         validate_request(body, model)
         texts: list[str] = []
+        prompt: list[dict[str, Any]] = []
         system = _get(body, "systemInstruction")
         if system:
             texts += [p.get("text", "") for p in system.get("parts") or []]
+            prompt.append({"role": "system", "content": " ".join(t for t in texts if t)})
         last_user = ""
         for content in body["contents"]:
             text = " ".join(t for t in (_part_text(p) for p in content["parts"]) if t)
             texts.append(text)
+            prompt.append({"role": "assistant" if content.get("role") == "model" else "user", "content": text})
             if content.get("role", "user") == "user" and any("text" in p for p in content["parts"]):
                 last_user = " ".join(p["text"] for p in content["parts"] if "text" in p)
-        tools = [d.get("name", "") for t in body.get("tools") or [] for d in _get(t, "functionDeclarations") or []]
+        declared = [d for t in body.get("tools") or [] for d in _get(t, "functionDeclarations") or [] if isinstance(d, dict)]
+        tools = [d.get("name", "") for d in declared]
         thinking = _get(_get(body, "generationConfig") or {}, "thinkingConfig") or {}
         return RequestInfo(
             protocol=self.name,
@@ -555,6 +559,9 @@ class GeminiWire(WireProtocol):
             include_usage=True,
             thinking=bool(_get(thinking, "includeThoughts")),
             body=body,
+            prompt=prompt,
+            prompt_tools=declared,
+            backend="gemini",
         )
 
     # -- rendering -----------------------------------------------------------------------
@@ -571,7 +578,7 @@ class GeminiWire(WireProtocol):
         }
 
     def usage(self, reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else max(1, count_tokens(info.messages_text, info.model))
+        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else max(1, prompt_tokens(info))
         thoughts = count_tokens(reply.reasoning or "", info.model)
         if reply.completion_tokens is not None:
             candidates = max(0, reply.completion_tokens - thoughts)

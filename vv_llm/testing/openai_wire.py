@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
 
 _FINGERPRINT = "fp_vvllmfake0"
 
@@ -27,16 +27,6 @@ def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
-
-
-def _prompt_tokens(info: RequestInfo) -> int:
-    """What OpenAI bills for the request: vv-llm's own message count, with the same tokenizers."""
-    try:
-        from vv_llm.utilities.tokens import get_message_token_counts
-
-        return get_message_token_counts(info.body["messages"], info.body.get("tools"), info.model)
-    except Exception:  # a request vv-llm cannot count (the fake still answers it)
-        return count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
 
 
 class OpenAIWire(WireProtocol):
@@ -79,12 +69,14 @@ class OpenAIWire(WireProtocol):
                 body.get("enable_thinking") or body.get("reasoning_effort") or (body.get("thinking") or {}).get("type") == "enabled"
             ),
             body=body,
+            prompt=body["messages"],
+            prompt_tools=body.get("tools"),
         )
 
     # -- rendering -----------------------------------------------------------------------
     @staticmethod
     def _usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else _prompt_tokens(info)
+        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
         reasoning = count_tokens(reply.reasoning or "", info.model)
         completion = (
             reply.completion_tokens

@@ -106,6 +106,25 @@ class RequestInfo:
     include_usage: bool = True
     thinking: bool = False
     body: Any = None
+    prompt: Any = None
+    """The prompt as vv-llm's message counter takes it (OpenAI messages, or Anthropic's
+    ``{"system", "messages"}``), so reported usage matches ``get_message_token_counts``."""
+    prompt_tools: Any = None
+    backend: str | None = None
+    """Whose billing rules count the prompt (None: judged by the model name)."""
+
+
+def prompt_tokens(info: RequestInfo) -> int:
+    """The prompt tokens the fake reports: vv-llm's own message count with the same tokenizers, so
+    the playground's estimates and the usage it is billed agree; a rough count if it cannot read it."""
+    if info.prompt is not None:
+        try:
+            from vv_llm.utilities.tokens import get_message_token_counts
+
+            return get_message_token_counts(info.prompt, info.prompt_tools, info.model, info.backend)
+        except Exception:  # a request vv-llm cannot count (the fake still answers it)
+            pass
+    return count_tokens(info.messages_text, info.model) + 7 * max(1, info.messages_text.count("\n") + 1)
 
 
 def count_tokens(text: str, model: str) -> int:

@@ -83,6 +83,13 @@ class FakeLLMServer:
                 return
             ready.set()
             loop.run_forever()
+            # Handlers still mid-reply (slow bytes, held streams) end here, not as "Task was
+            # destroyed but it is pending" at interpreter exit.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -103,6 +110,10 @@ class FakeLLMServer:
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
             await self._server.wait_closed()
 
         try:
@@ -162,6 +173,8 @@ class FakeLLMServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
+        except asyncio.CancelledError:
+            return  # stop(): ending quietly (3.11's stream callback would log a cancelled handler)
         finally:
             self._writers.discard(writer)
             if not writer.is_closing():
