@@ -286,11 +286,7 @@ class AnthropicWire(WireProtocol):
     @staticmethod
     def usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
         """Anthropic usage: ``input_tokens`` excludes the cache-read and cache-written tokens."""
-        prompt = (
-            reply.prompt_tokens
-            if reply.prompt_tokens is not None
-            else prompt_tokens(info)
-        )
+        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
         prompt = max(prompt, reply.cached_tokens + reply.cache_creation_tokens)
         reasoning = count_tokens(reply.reasoning or "", info.model)
         completion = (

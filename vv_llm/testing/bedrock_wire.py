@@ -266,11 +266,7 @@ class BedrockConverseWire(WireProtocol):
 
     @staticmethod
     def usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = (
-            reply.prompt_tokens
-            if reply.prompt_tokens is not None
-            else prompt_tokens(info)
-        )
+        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
         prompt = max(prompt, reply.cached_tokens + reply.cache_creation_tokens)
         completion = (
             reply.completion_tokens
