@@ -59,6 +59,18 @@ class ProviderError(VVLLMError):
         self.retry_after = retry_after
         super().__init__(message)
 
+    def retyped(self, cls: type[ProviderError], *, retry_after: float | None = None) -> ProviderError:
+        """The same error as ``cls`` (a provider's own error type can say more than the HTTP status)."""
+        return cls(
+            self.message,
+            provider=self.provider,
+            endpoint_id=self.endpoint_id,
+            status=self.status,
+            request_id=self.request_id,
+            body=self.body,
+            retry_after=self.retry_after if retry_after is None else retry_after,
+        )
+
     def __str__(self) -> str:
         where = [f"provider={self.provider}"] if self.provider else []
         if self.endpoint_id:

@@ -67,15 +67,7 @@ def retype(error: ProviderError, kind: str | None) -> ProviderError:
         or (cls is BadRequestError and isinstance(error, ContextLengthExceededError | ContentFilteredError))
     ):
         return error
-    return cls(
-        error.message,
-        provider=error.provider,
-        endpoint_id=error.endpoint_id,
-        status=error.status,
-        request_id=error.request_id,
-        body=error.body,
-        retry_after=error.retry_after,
-    )
+    return error.retyped(cls)
 
 
 class AnthropicAdapter(Adapter):
@@ -148,19 +140,7 @@ class AnthropicAdapter(Adapter):
         return HttpRequest("POST", self.url(call), headers, dumps(self.request_body(call)))
 
     # -- response ------------------------------------------------------------------------
-    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            return self._parse_response(response)
-        except SHAPE_ERRORS as exc:
-            raise self.shape_error(exc) from None
-
-    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
-        if not isinstance(data, dict):
-            raise self.parse_error(f"unexpected response: {response.body[:200]!r}")
+    def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:
         if data.get("type") == "error":
             raise self.stream_error(data)
         if not isinstance(data.get("content"), list):

@@ -98,8 +98,23 @@ class Adapter(ABC):
     @abstractmethod
     def build_request(self, call: CallParams) -> HttpRequest: ...
 
+    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
+        """A non-streamed answer → :class:`ChatCompletionMessage`; an unreadable one →
+        :class:`ResponseParseError`, an error in a 200 answer → the provider's typed error."""
+        try:
+            try:
+                data = json.loads(response.body)
+            except ValueError:
+                raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
+            if not isinstance(data, dict):
+                raise self.parse_error(f"unexpected response: {response.body[:200]!r}")
+            return self.message_from(data, response)
+        except SHAPE_ERRORS as exc:
+            raise self.shape_error(exc) from None
+
     @abstractmethod
-    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage: ...
+    def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:
+        """The reply in a decoded JSON answer (its shape errors are turned into ResponseParseError)."""
 
     @abstractmethod
     def stream_decoder(self) -> StreamDecoder: ...

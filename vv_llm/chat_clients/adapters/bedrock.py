@@ -177,18 +177,8 @@ class BedrockAdapter(Adapter):
         return HttpRequest("POST", url, dict(signed.headers.items()), body)
 
     # -- response ------------------------------------------------------------------------
-    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            return self._parse_response(response)
-        except SHAPE_ERRORS as exc:
-            raise self.shape_error(exc) from None
-
-    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("output"), dict):
+    def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:
+        if not isinstance(data.get("output"), dict):
             raise self.parse_error(f"response has no output: {response.body[:200]!r}")
         return message_from_converse(data, self.endpoint.id)
 
@@ -229,15 +219,7 @@ class BedrockAdapter(Adapter):
             cls = ContextLengthExceededError
         if cls is None or type(error) is cls or (cls is BadRequestError and isinstance(error, BadRequestError)):
             return error
-        return cls(
-            error.message,
-            provider=error.provider,
-            endpoint_id=error.endpoint_id,
-            status=error.status,
-            request_id=error.request_id,
-            body=error.body,
-            retry_after=error.retry_after,
-        )
+        return error.retyped(cls)
 
 
 class ConverseStreamDecoder(StreamDecoder):

@@ -174,19 +174,7 @@ class GeminiAdapter(Adapter):
         return HttpRequest("POST", self.url(call), headers, dumps(self.request_body(call)))
 
     # -- response ------------------------------------------------------------------------
-    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            return self._parse_response(response)
-        except SHAPE_ERRORS as exc:
-            raise self.shape_error(exc) from None
-
-    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
-        if not isinstance(data, dict):
-            raise self.parse_error(f"unexpected response: {response.body[:200]!r}")
+    def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:
         if data.get("error"):
             raise self.stream_error(data)
         self.check_prompt_block(data)
@@ -236,15 +224,7 @@ class GeminiAdapter(Adapter):
                 retry_after = _seconds(item["retryDelay"]) if retry_after is None else retry_after
         if cls is type(error) and retry_after == error.retry_after:
             return error
-        return cls(
-            error.message,
-            provider=error.provider,
-            endpoint_id=error.endpoint_id,
-            status=error.status,
-            request_id=error.request_id,
-            body=error.body,
-            retry_after=retry_after,
-        )
+        return error.retyped(cls, retry_after=retry_after)
 
     def stream_error(self, payload: Any) -> ProviderError:
         detail = payload.get("error") if isinstance(payload, dict) else None

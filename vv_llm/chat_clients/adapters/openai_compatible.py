@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
@@ -139,19 +138,7 @@ class OpenAICompatibleAdapter(Adapter):
         return HttpRequest("POST", self._url_template.format(model=call.model_id), headers, dumps(self.request_body(call)))
 
     # -- response ------------------------------------------------------------------------
-    def parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            return self._parse_response(response)
-        except SHAPE_ERRORS as exc:
-            raise self.shape_error(exc) from None
-
-    def _parse_response(self, response: HttpResponse) -> ChatCompletionMessage:
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise self.parse_error(f"response is not JSON: {response.body[:200]!r}") from None
-        if not isinstance(data, dict):
-            raise self.parse_error(f"unexpected response: {response.body[:200]!r}")
+    def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:
         if data.get("error"):
             raise self.stream_error(data)
         choices = data.get("choices")
