@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,18 @@ def _prepare_parts(parts: list[Any], i: int) -> list[dict[str, Any]] | None:
             detail = image.get("detail") if isinstance(image, dict) else None
             changed[j] = {"type": "image_url", "image_url": {"url": data_url, **({"detail": detail} if detail else {})}}
     return changed
+
+
+def tool_arguments(arguments: Any, where: str = "arguments") -> dict[str, Any]:
+    """A tool call's JSON arguments as the object Anthropic, Gemini and Bedrock expect."""
+    if isinstance(arguments, dict):
+        return arguments
+    if arguments is None or arguments == "":
+        return {}
+    try:
+        value = json.loads(arguments)
+    except (TypeError, ValueError):
+        raise InvalidRequestError(f"{where} is not valid JSON: {str(arguments)[:80]!r}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequestError(f"{where} must be a JSON object (got {type(value).__name__})")
+    return value

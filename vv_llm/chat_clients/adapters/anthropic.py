@@ -23,8 +23,8 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     to_anthropic_tools,
     usage_from_anthropic,
 )
-from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEParser
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -167,7 +167,7 @@ class AnthropicAdapter(Adapter):
         )
 
 
-class AnthropicStreamDecoder(StreamDecoder):
+class AnthropicStreamDecoder(SSEStreamDecoder):
     """Messages API server-sent events → deltas.
 
     Tool-use blocks become tool-call fragments indexed 0, 1, ... in order; thinking blocks (with
@@ -175,37 +175,20 @@ class AnthropicStreamDecoder(StreamDecoder):
     together with the finish reason and the usage of ``message_start`` and ``message_delta`` merged.
     """
 
-    __slots__ = ("_adapter", "_blocks", "_provider", "_sse", "_tools", "_usage", "done")
+    __slots__ = ("_blocks", "_provider", "_tools", "_usage")
 
     def __init__(self, adapter: AnthropicAdapter):
-        self._adapter = adapter
-        self._sse = SSEParser()
+        super().__init__(adapter)
         self._blocks: dict[int, dict[str, Any]] = {}
         self._provider: list[dict[str, Any]] = []
         self._tools = 0
         self._usage: dict[str, Any] = {}
-        self.done = False
-
-    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        try:
-            return self._decode(self._sse.feed(data))
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
-
-    def close(self) -> list[ChatCompletionDeltaMessage]:
-        try:
-            return self._decode(self._sse.close())
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas: list[ChatCompletionDeltaMessage] = []
         construct = ChatCompletionDeltaMessage.model_construct
         for event, data in events:
-            try:
-                payload = json.loads(data)
-            except ValueError:
-                raise self._adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
+            payload = self._payload(data)
             if not isinstance(payload, dict):
                 raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
             kind = payload.get("type") or event

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import is_remote, parse_data_url
@@ -203,21 +204,6 @@ def _assistant_blocks(message: dict[str, Any], i: int) -> list[dict[str, Any]]:
             }
         )
     return blocks
-
-
-def tool_arguments(arguments: Any, where: str = "arguments") -> dict[str, Any]:
-    """A tool call's JSON arguments as the object Anthropic (and Bedrock) expect."""
-    if isinstance(arguments, dict):
-        return arguments
-    if arguments is None or arguments == "":
-        return {}
-    try:
-        value = json.loads(arguments)
-    except (TypeError, ValueError):
-        raise InvalidRequestError(f"{where} is not valid JSON: {str(arguments)[:80]!r}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError(f"{where} must be a JSON object (got {type(value).__name__})")
-    return value
 
 
 def to_anthropic_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:

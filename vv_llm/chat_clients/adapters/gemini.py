@@ -15,11 +15,10 @@ Conversions live in ``gemini_messages``. Decisions worth knowing:
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.gemini_messages import (
     finish_reason,
     function_call,
@@ -34,7 +33,7 @@ from vv_llm.chat_clients.adapters.gemini_messages import (
     to_gemini_tools,
     usage_from_gemini,
 )
-from vv_llm.chat_clients.adapters.sse import SSEParser
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -247,40 +246,24 @@ def _seconds(delay: Any) -> float | None:
     return float(match.group(1)) if match else None
 
 
-class GeminiStreamDecoder(StreamDecoder):
+class GeminiStreamDecoder(SSEStreamDecoder):
     """``data: {GenerateContentResponse}`` events; the one with ``finishReason`` ends the answer."""
 
-    __slots__ = ("_adapter", "_calls", "_parts", "_sse", "_started", "done")
+    _adapter: GeminiAdapter
+    __slots__ = ("_calls", "_parts", "_started")
 
     def __init__(self, adapter: GeminiAdapter):
-        self._adapter = adapter
-        self._sse = SSEParser()
+        super().__init__(adapter)
         self._parts: list[dict[str, Any]] = []
         self._calls = 0
         self._started = False
-        self.done = False
-
-    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        try:
-            return self._decode(self._sse.feed(data))
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
-
-    def close(self) -> list[ChatCompletionDeltaMessage]:
-        try:
-            return self._decode(self._sse.close())
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas = []
         construct = ChatCompletionDeltaMessage.model_construct
         adapter = self._adapter
         for _event, data in events:
-            try:
-                chunk = json.loads(data)
-            except ValueError:
-                raise adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
+            chunk = self._payload(data)
             chunks = chunk if isinstance(chunk, list) else [chunk]  # JSON-array framing: one response per element
             for item in chunks:
                 if not isinstance(item, dict):

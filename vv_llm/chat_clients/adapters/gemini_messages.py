@@ -23,6 +23,7 @@ import json
 import mimetypes
 from typing import Any
 
+from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import parse_data_url
@@ -253,21 +254,6 @@ def _model_parts(message: dict[str, Any], i: int, calls: dict[str, tuple[str, st
             }
         )
     return parts
-
-
-def tool_arguments(arguments: Any, where: str = "arguments") -> dict[str, Any]:
-    """A tool call's JSON arguments as the object Gemini expects."""
-    if isinstance(arguments, dict):
-        return arguments
-    if arguments is None or arguments == "":
-        return {}
-    try:
-        value = json.loads(arguments)
-    except (TypeError, ValueError):
-        raise InvalidRequestError(f"{where} is not valid JSON: {str(arguments)[:80]!r}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError(f"{where} must be a JSON object (got {type(value).__name__})")
-    return value
 
 
 def _function_response(message: dict[str, Any], i: int, calls: dict[str, tuple[str, str | None]]) -> dict[str, Any]:

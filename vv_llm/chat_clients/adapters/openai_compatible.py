@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEParser, loads
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -177,33 +177,21 @@ class OpenAICompatibleAdapter(Adapter):
         return OpenAIStreamDecoder(self)
 
 
-class OpenAIStreamDecoder(StreamDecoder):
+class OpenAIStreamDecoder(SSEStreamDecoder):
     """``data: {chunk}`` lines until ``data: [DONE]``."""
 
-    __slots__ = ("_adapter", "_sse", "_think", "done")
+    __slots__ = ("_think",)
 
     def __init__(self, adapter: OpenAICompatibleAdapter):
-        self._adapter = adapter
-        self._sse = SSEParser()
+        super().__init__(adapter)
         self._think = ThinkTagSplitter() if adapter.think_tags else None
-        self.done = False
 
-    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        try:
-            return self._decode(self._sse.feed(data))
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
-
-    def close(self) -> list[ChatCompletionDeltaMessage]:
-        try:
-            deltas = self._decode(self._sse.close())
-        except SHAPE_ERRORS as exc:
-            raise self._adapter.shape_error(exc) from None
+    def _flush(self) -> list[ChatCompletionDeltaMessage]:
         if self._think is not None:
             reasoning, content = self._think.flush()
             if reasoning or content:
-                deltas.append(ChatCompletionDeltaMessage.model_construct(content=content or None, reasoning_content=reasoning or None))
-        return deltas
+                return [ChatCompletionDeltaMessage.model_construct(content=content or None, reasoning_content=reasoning or None)]
+        return []
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas = []
@@ -212,10 +200,7 @@ class OpenAIStreamDecoder(StreamDecoder):
             if data == "[DONE]":
                 self.done = True
                 continue
-            try:
-                chunk = loads(data)
-            except ValueError:
-                raise self._adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
+            chunk = self._payload(data)
             if not isinstance(chunk, dict):
                 raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
             if chunk.get("error"):

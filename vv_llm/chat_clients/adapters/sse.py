@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, StreamDecoder
+
+if TYPE_CHECKING:
+    from vv_llm.chat_clients.adapters.base import Adapter
+    from vv_llm.types.messages import ChatCompletionDeltaMessage
 
 _raw_decode = json.JSONDecoder().raw_decode
 
@@ -79,3 +86,44 @@ class SSEParser:
         events = self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._data else []
         self._buffer = b""
         return events
+
+
+class SSEStreamDecoder(StreamDecoder):
+    """A provider's server-sent events → deltas. Subclasses decode the ``(event, data)`` pairs;
+    anything of an unexpected shape becomes the adapter's ResponseParseError."""
+
+    __slots__ = ("_adapter", "_sse", "done")
+
+    def __init__(self, adapter: Adapter):
+        self._adapter = adapter
+        self._sse = SSEParser()
+        self.done = False
+
+    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
+        try:
+            return self._decode(self._sse.feed(data))
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
+
+    def close(self) -> list[ChatCompletionDeltaMessage]:
+        try:
+            return self._decode(self._sse.close()) + self._flush()
+        except SHAPE_ERRORS as exc:
+            raise self._adapter.shape_error(exc) from None
+
+    @abstractmethod
+    def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]: ...
+
+    def _flush(self) -> list[ChatCompletionDeltaMessage]:
+        """Deltas still held back when the stream ends."""
+        return []
+
+    def _payload(self, data: str) -> Any:
+        """One event's JSON data (an object or, for some framings, an array)."""
+        try:
+            value = loads(data)
+        except ValueError:
+            raise self._adapter.parse_error(f"malformed stream data: {data[:200]!r}") from None
+        if not isinstance(value, dict | list):
+            raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+        return value
