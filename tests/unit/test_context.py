@@ -159,10 +159,13 @@ def test_clients_drop_old_turns_and_say_which(small_window: Any, fake_llm_server
     sent = fake_llm_server.requests[-1].json["messages"]
     assert stream.trimmed_messages and sent == [m for m in messages if m not in stream.trimmed_messages]
     assert sent[0] == messages[0] and sent[-1] == messages[-1]
+    assert stream.message.trimmed_messages == stream.trimmed_messages
     assert count_message_tokens(sent, model="gpt-4o").total + 200 <= 1500
     reply = client.create_completion(messages, max_tokens=100)
     assert reply.usage is not None and reply.usage.prompt_tokens + 100 <= 1500
-    assert len(fake_llm_server.requests[-1].json["messages"]) >= len(sent)  # less room reserved: as much or more kept
+    kept = fake_llm_server.requests[-1].json["messages"]
+    assert len(kept) >= len(sent)  # less room reserved: as much or more kept
+    assert reply.trimmed_messages and kept == [m for m in messages if m not in reply.trimmed_messages]
 
 
 def test_skip_cutoff_sends_everything(small_window: Any, fake_llm_server: Any) -> None:
@@ -172,8 +175,9 @@ def test_skip_cutoff_sends_everything(small_window: Any, fake_llm_server: Any) -
     messages = conversation(8)
     stream = client.create_stream(messages, skip_cutoff=True)
     list(stream)
-    assert stream.trimmed_messages is None
+    assert stream.trimmed_messages is None and stream.message.trimmed_messages is None
     assert fake_llm_server.requests[-1].json["messages"] == messages
+    assert client.create_completion(messages, skip_cutoff=True).trimmed_messages is None
 
 
 def test_an_oversized_prompt_is_refused_before_sending(small_window: Any, fake_llm_server: Any) -> None:

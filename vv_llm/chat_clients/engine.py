@@ -232,6 +232,7 @@ class CallEngine:
                     if response.status >= 400:
                         raise adapter.error_from_response(response)
                     message: ChatCompletionMessage = adapter.parse_response(response)
+                    message.trimmed_messages = call.trimmed
                     yield from gate.finish(ticket, message.usage)
                     cooldowns.recovered(endpoint.id)
                     return message

@@ -35,8 +35,10 @@ class _StreamState:
         if self._acc is None:
             from vv_llm.types.messages import ChatCompletionMessage
 
-            return ChatCompletionMessage()
-        return self._acc.message()
+            return ChatCompletionMessage(trimmed_messages=self.trimmed_messages)
+        message = self._acc.message()
+        message.trimmed_messages = self.trimmed_messages
+        return message
 
     @property
     def endpoint_id(self) -> str | None:

@@ -148,6 +148,9 @@ class ChatCompletionMessage(_Model):
     (e.g. Anthropic thinking blocks with their signatures)."""
     raw_response: dict[str, Any] | None = Field(default=None, repr=False)
     """The provider's response body as received (for streams: the last event)."""
+    trimmed_messages: list[dict[str, Any]] | None = Field(default=None, repr=False)
+    """Messages dropped from the start of the conversation to fit the model's context window
+    (None when nothing was dropped; ``skip_cutoff=True`` turns the cutting off)."""
 
     def to_openai_message(self) -> dict[str, Any]:
         """This reply as an OpenAI-format assistant message, ready to append to the conversation."""

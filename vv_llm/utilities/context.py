@@ -7,7 +7,7 @@ Never dropped: system (and developer) messages, and the latest user turn. If tho
 fit, :class:`ContextTooLongError` says so before anything is sent.
 
 Clients do this on every call to a model with a ``context_length`` (turn it off with
-``skip_cutoff=True``); what was dropped is on ``ChatStream.trimmed_messages``. Counting is
+``skip_cutoff=True``); what was dropped is on the reply's ``trimmed_messages``. Counting is
 skipped when a cheap bound (UTF-8 bytes: no token is shorter than one byte) already proves that
 the request fits, which is the common case. Counts for providers without a local tokenizer are
 estimates (see :mod:`vv_llm.utilities.tokens`), so a provider may still refuse a prompt that is
