@@ -269,34 +269,16 @@ def model_form(
     _put(new, "endpoints", refs or None)
 
     c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        _put(
-            new,
-            "context_length",
-            st.number_input(
-                "Context length",
-                min_value=1,
-                step=1024,
-                value=_number(model.get("context_length")),
-                key=key("ctx"),
-                placeholder="catalogue",
-            ),
-        )
-        _slot(slots, f"{path}.context_length")
-    with c2:
-        _put(
-            new,
-            "max_output_tokens",
-            st.number_input(
-                "Max output tokens",
-                min_value=1,
-                step=1024,
-                value=_number(model.get("max_output_tokens")),
-                key=key("max_out"),
-                placeholder="catalogue",
-            ),
-        )
-        _slot(slots, f"{path}.max_output_tokens")
+    for column, field, label, widget in (
+        (c1, "context_length", "Context length", "ctx"),
+        (c2, "max_output_tokens", "Max output tokens", "max_out"),
+    ):
+        with column:
+            value = st.number_input(
+                label, min_value=1, step=1024, value=_number(model.get(field)), key=key(widget), placeholder="catalogue"
+            )
+            _put(new, field, value)
+            _slot(slots, f"{path}.{field}")
     flags = {"reasoning": "Reasoning", "function_call_available": "Tool calls", "native_multimodal": "Images"}
     with c3:
         for field in ("reasoning", "function_call_available"):
