@@ -35,7 +35,7 @@ from vv_llm.errors import (
     ServerError,
     SettingsError,
 )
-from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage, FunctionCallDelta, ToolCallDelta
+from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage, FunctionCallDelta, ToolCallDelta, stream_delta
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedEndpoint
@@ -257,15 +257,14 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
     def _block_delta(self, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
         delta = payload.get("delta") or {}
         kind = delta.get("type")
-        construct = ChatCompletionDeltaMessage.model_construct
         if kind == "text_delta":
-            return construct(content=delta.get("text"), raw_response=payload)
+            return stream_delta(None, delta.get("text"), None, None, None, None, payload)
         state = self._blocks.get(payload.get("index", -1))
         if kind == "thinking_delta":
             text = delta.get("thinking") or ""
             if state is not None and "thinking" in state:
                 state["thinking"].append(text)
-            return construct(reasoning_content=text, raw_response=payload)
+            return stream_delta(None, None, text, None, None, None, payload)
         if kind == "signature_delta":
             if state is not None and "signature" in state:
                 state["signature"] += delta.get("signature") or ""
@@ -276,7 +275,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
                 return None
             state["has_arguments"] = True
             call = ToolCallDelta.model_construct(index=state["tool"], function=FunctionCallDelta.model_construct(arguments=partial))
-            return construct(tool_calls=[call], raw_response=payload)
+            return ChatCompletionDeltaMessage.model_construct(tool_calls=[call], raw_response=payload)
         return None
 
     def _block_stop(self, payload: dict[str, Any]) -> list[ChatCompletionDeltaMessage]:
