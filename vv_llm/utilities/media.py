@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import mimetypes
 from pathlib import Path
+from typing import Any
+
+from vv_llm.errors import InvalidRequestError
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -41,6 +44,30 @@ def parse_data_url(url: str) -> tuple[str, str]:
     if not header.startswith("data:") or ";base64" not in header or not data:
         raise ValueError("expected data:<type>;base64,<data>")
     return header[5:].split(";")[0] or "application/octet-stream", data
+
+
+def image_url_value(image: Any, where: str) -> tuple[str, str] | str:
+    """An OpenAI ``image_url`` value: ``(media_type, base64 data)`` for a data URL, else the URL."""
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str) or not url:
+        raise InvalidRequestError(f"{where}.image_url.url must be a URL or a data URL")
+    if url.startswith("data:"):
+        try:
+            return parse_data_url(url)
+        except ValueError as exc:
+            raise InvalidRequestError(f"{where}.image_url: {exc}") from None
+    return url
+
+
+def inline_file(file: Any, where: str, provider: str) -> tuple[str, str]:
+    """``(media_type, base64 data)`` of an OpenAI ``file`` part given inline as ``file_data``."""
+    data_url = file.get("file_data") if isinstance(file, dict) else None
+    if not isinstance(data_url, str) or not data_url.startswith("data:"):
+        raise InvalidRequestError(f"{where}.file: {provider} needs the file inline as file_data (a data URL); file ids are OpenAI-only")
+    try:
+        return parse_data_url(data_url)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{where}.file.file_data: {exc}") from None
 
 
 def is_remote(url: str) -> bool:

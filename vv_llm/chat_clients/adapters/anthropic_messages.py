@@ -13,7 +13,7 @@ from typing import Any
 from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
-from vv_llm.utilities.media import is_remote, parse_data_url
+from vv_llm.utilities.media import image_url_value, inline_file, is_remote
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4
@@ -145,14 +145,9 @@ def to_anthropic_content(content: Any, where: str = "content") -> list[dict[str,
 
 def image_block(image: Any, where: str = "image_url") -> dict[str, Any]:
     """An Anthropic ``image`` block for an OpenAI ``image_url`` value."""
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str) or not url:
-        raise InvalidRequestError(f"{where}.image_url.url must be a URL or a data URL")
-    if url.startswith("data:"):
-        try:
-            media_type, data = parse_data_url(url)
-        except ValueError as exc:
-            raise InvalidRequestError(f"{where}.image_url: {exc}") from None
+    url = image_url_value(image, where)
+    if isinstance(url, tuple):
+        media_type, data = url
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if is_remote(url):
         return {"type": "image", "source": {"type": "url", "url": url}}
@@ -160,13 +155,7 @@ def image_block(image: Any, where: str = "image_url") -> dict[str, Any]:
 
 
 def _document_block(file: Any, where: str) -> dict[str, Any]:
-    data_url = file.get("file_data") if isinstance(file, dict) else None
-    if not isinstance(data_url, str) or not data_url.startswith("data:"):
-        raise InvalidRequestError(f"{where}.file: Anthropic needs the file inline as file_data (a data URL); file ids are OpenAI-only")
-    try:
-        media_type, data = parse_data_url(data_url)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{where}.file.file_data: {exc}") from None
+    media_type, data = inline_file(file, where, "Anthropic")
     block: dict[str, Any] = {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if file.get("filename"):
         block["title"] = file["filename"]

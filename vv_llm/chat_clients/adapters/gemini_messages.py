@@ -26,7 +26,7 @@ from typing import Any
 from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
-from vv_llm.utilities.media import parse_data_url
+from vv_llm.utilities.media import image_url_value, inline_file
 
 FINISH_REASONS: dict[str, str | None] = {
     "STOP": "stop",
@@ -166,14 +166,9 @@ def to_gemini_parts(content: Any, where: str = "content") -> list[dict[str, Any]
 
 def image_part(image: Any, where: str = "image_url") -> dict[str, Any]:
     """A Gemini part for an OpenAI ``image_url`` value (``inlineData`` or ``fileData``)."""
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str) or not url:
-        raise InvalidRequestError(f"{where}.image_url.url must be a URL or a data URL")
-    if url.startswith("data:"):
-        try:
-            media_type, data = parse_data_url(url)
-        except ValueError as exc:
-            raise InvalidRequestError(f"{where}.image_url: {exc}") from None
+    url = image_url_value(image, where)
+    if isinstance(url, tuple):
+        media_type, data = url
         return {"inlineData": {"mimeType": media_type, "data": data}}
     if url.startswith(("http://", "https://", "gs://")):
         url_type = _url_media_type(url)
@@ -204,13 +199,7 @@ def _audio_part(audio: Any, where: str) -> dict[str, Any]:
 
 
 def _file_part(file: Any, where: str) -> dict[str, Any]:
-    data_url = file.get("file_data") if isinstance(file, dict) else None
-    if not isinstance(data_url, str) or not data_url.startswith("data:"):
-        raise InvalidRequestError(f"{where}.file: Gemini needs the file inline as file_data (a data URL); file ids are OpenAI-only")
-    try:
-        media_type, data = parse_data_url(data_url)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{where}.file.file_data: {exc}") from None
+    media_type, data = inline_file(file, where, "Gemini")
     return {"inlineData": {"mimeType": media_type, "data": data}}
 
 
