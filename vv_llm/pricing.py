@@ -8,8 +8,8 @@ Prices are USD per million tokens: ``input``, ``cached_input`` (prompt-cache rea
 ``input``), ``cache_write`` (prompt-cache writes; defaults to ``input``) and ``output``.
 ``Usage.prompt_tokens`` includes cached and cache-written tokens, so the uncached input is
 ``prompt_tokens - cached_tokens - cache_creation_tokens``. Reasoning tokens are part of
-``completion_tokens`` and billed as output. Tiered prices (e.g. Gemini's above 200k tokens) are
-not modelled: the base tier is used.
+``completion_tokens`` and billed as output. Long-prompt tiers (``tiers``: e.g. Gemini 2.5 Pro
+above 200k prompt tokens) price the whole call, as the providers bill them.
 """
 
 from __future__ import annotations
@@ -89,10 +89,11 @@ def cost_from_prices(usage: Any, prices: ModelPrices | Mapping[str, Any]) -> Cos
     if tokens is None:
         return None
     prompt, cached, written, completion = tokens
-    input_price = _price(prices, "input")
-    output_price = _price(prices, "output")
-    cached_price = _price(prices, "cached_input", input_price)
-    write_price = _price(prices, "cache_write", input_price)
+    prices, where = _tier(prices, prompt)
+    input_price = _price(prices, where, "input")
+    output_price = _price(prices, where, "output")
+    cached_price = _price(prices, where, "cached_input", input_price)
+    write_price = _price(prices, where, "cache_write", input_price)
     fresh = max(0, prompt - cached - written)
     return Cost(
         input=fresh * input_price / _PER,
@@ -118,12 +119,26 @@ def _tokens(usage: Any) -> tuple[int, int, int, int] | None:
     return prompt, cached, written, completion
 
 
-def _price(prices: Any, name: str, default: float | None = None) -> float:
+def _tier(prices: Any, prompt_tokens: int) -> tuple[Any, str]:
+    """The prices for a prompt this long: the highest tier it is above, else the base prices."""
+    tiers = (prices.get("tiers") if isinstance(prices, Mapping) else getattr(prices, "tiers", None)) or ()
+    chosen, where = prices, "prices"
+    highest = -1
+    for index, tier in enumerate(tiers):
+        above = tier.get("above_prompt_tokens") if isinstance(tier, Mapping) else getattr(tier, "above_prompt_tokens", None)
+        if not isinstance(above, int) or isinstance(above, bool) or above < 0:
+            raise InvalidRequestError(f"prices.tiers[{index}].above_prompt_tokens must be a whole number >= 0 (got {above!r})")
+        if highest < above < prompt_tokens:
+            chosen, where, highest = tier, f"prices.tiers[{index}]", above
+    return chosen, where
+
+
+def _price(prices: Any, where: str, name: str, default: float | None = None) -> float:
     value = prices.get(name) if isinstance(prices, Mapping) else getattr(prices, name, None)
     if value is None:
         if default is None:
-            raise InvalidRequestError(f"prices.{name} is required")
+            raise InvalidRequestError(f"{where}.{name} is required")
         return default
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise InvalidRequestError(f"prices.{name} must be a number >= 0 (got {value!r})")
+        raise InvalidRequestError(f"{where}.{name} must be a number >= 0 (got {value!r})")
     return float(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vv_llm.errors import InvalidRequestError, UnknownModelError
+from vv_llm.errors import InvalidRequestError, SettingsError, UnknownModelError
 from vv_llm.pricing import Cost, cost, cost_from_prices, prices_for
 from vv_llm.settings import settings
 from vv_llm.settings.catalogue import CATALOGUE_PATH
@@ -86,6 +86,72 @@ def test_unknown_models_and_bad_usage_are_typed_errors() -> None:
         cost({"prompt_tokens": -5}, "openai", "gpt-4o")
     with pytest.raises(InvalidRequestError, match=r"prices\.output"):
         cost_from_prices({"prompt_tokens": 1}, {"input": 1})
+
+
+def test_long_prompts_are_billed_at_their_tier_for_the_whole_call() -> None:
+    # gemini-2.5-pro: $1.25 / $0.125 cached / $10 up to 200k prompt tokens; $2.50 / $0.25 / $15 above.
+    at_limit = cost(Usage(prompt_tokens=200_000, completion_tokens=1_000, cached_tokens=100_000), "gemini", "gemini-2.5-pro")
+    assert at_limit == Cost(input=100_000 * 1.25 / 1e6, cached=100_000 * 0.125 / 1e6, cache_write=0.0, output=1_000 * 10 / 1e6)
+    above = cost(Usage(prompt_tokens=200_001, completion_tokens=1_000, cached_tokens=100_000), "gemini", "gemini-2.5-pro")
+    assert above == Cost(input=100_001 * 2.5 / 1e6, cached=100_000 * 0.25 / 1e6, cache_write=0.0, output=1_000 * 15 / 1e6)
+    # qwen3-max has three: the highest tier the prompt is above wins; a tier without cache prices falls back to its input.
+    tiers = {
+        "input": 1,
+        "output": 2,
+        "tiers": [{"above_prompt_tokens": 1_000, "input": 3, "output": 4}, {"above_prompt_tokens": 100, "input": 5, "output": 6}],
+    }
+    assert cost_from_prices({"prompt_tokens": 50}, tiers) == Cost(input=50 / 1e6, cached=0.0, cache_write=0.0, output=0.0)
+    assert cost_from_prices({"prompt_tokens": 500, "cached_tokens": 100}, tiers) == Cost(
+        input=400 * 5 / 1e6, cached=100 * 5 / 1e6, cache_write=0.0, output=0.0
+    )
+    assert cost_from_prices({"prompt_tokens": 5_000, "completion_tokens": 1}, tiers) == Cost(
+        input=5_000 * 3 / 1e6, cached=0.0, cache_write=0.0, output=4 / 1e6
+    )
+    qwen = cost(Usage(prompt_tokens=150_000, completion_tokens=10_000), "qwen", "qwen3-max")
+    assert qwen is not None and qwen.total == pytest.approx((150_000 * 3 + 10_000 * 15) / 1e6)
+
+
+def test_tiers_in_settings_are_validated_and_replace_the_catalogue_prices() -> None:
+    with pytest.raises(SettingsError, match=r"backends\.gemini\.models\.gemini-2\.5-pro\.prices\.tiers\[0\]\.output: required"):
+        settings.load(
+            {
+                "VERSION": "2",
+                "backends": {
+                    "gemini": {
+                        "models": {
+                            "gemini-2.5-pro": {"prices": {"input": 1, "output": 2, "tiers": [{"above_prompt_tokens": 10, "input": 3}]}}
+                        }
+                    }
+                },
+            }
+        )
+    with pytest.raises(SettingsError, match="share above_prompt_tokens"):
+        settings.load(
+            {
+                "VERSION": "2",
+                "backends": {
+                    "gemini": {
+                        "models": {
+                            "gemini-2.5-pro": {
+                                "prices": {
+                                    "input": 1,
+                                    "output": 2,
+                                    "tiers": [
+                                        {"above_prompt_tokens": 10, "input": 3, "output": 4},
+                                        {"above_prompt_tokens": 10, "input": 5, "output": 6},
+                                    ],
+                                }
+                            }
+                        }
+                    }
+                },
+            }
+        )
+    settings.load({"VERSION": "2", "backends": {"gemini": {"models": {"gemini-2.5-pro": {"prices": {"input": 1, "output": 2}}}}}})
+    # Your prices replace the catalogue's whole, tiers included.
+    assert cost(Usage(prompt_tokens=1_000_000), "gemini", "gemini-2.5-pro") == Cost(input=1.0, cached=0.0, cache_write=0.0, output=0.0)
+    with pytest.raises(InvalidRequestError, match=r"prices\.tiers\[0\]\.output is required"):
+        cost_from_prices({"prompt_tokens": 20}, {"input": 1, "output": 2, "tiers": [{"above_prompt_tokens": 10, "input": 3}]})
 
 
 def test_costs_add_up() -> None:

@@ -92,13 +92,32 @@ def _endpoint_ref(value: Any) -> Any:
     return value
 
 
+class PriceTier(_Strict):
+    """Prices that apply to a whole call once its prompt is longer than ``above_prompt_tokens``."""
+
+    above_prompt_tokens: int = Field(ge=0)
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+
+
 class ModelPrices(_Strict):
-    """USD per million tokens."""
+    """USD per million tokens; ``tiers`` replace them for long prompts (e.g. Gemini 2.5 Pro above 200k)."""
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0)
     cache_write: float | None = Field(default=None, ge=0)
+    tiers: list[PriceTier] = Field(default_factory=list)
+
+    @field_validator("tiers")
+    @classmethod
+    def _distinct_thresholds(cls, tiers: list[PriceTier]) -> list[PriceTier]:
+        thresholds = [tier.above_prompt_tokens for tier in tiers]
+        if len(set(thresholds)) != len(thresholds):
+            raise ValueError(f"two tiers share above_prompt_tokens (got {thresholds})")
+        return sorted(tiers, key=lambda tier: tier.above_prompt_tokens)
 
 
 class ModelSetting(_Strict):
