@@ -22,15 +22,16 @@ import pytest
 
 from vv_llm.chat_clients import BackendType, create_async_chat_client, create_chat_client
 from vv_llm.chat_clients.adapters.google_credentials import clear_credentials_cache
-from vv_llm.errors import AuthenticationError, BadRequestError, ServerError
+from vv_llm.errors import AuthenticationError, BadRequestError, InvalidRequestError, ServerError
 from vv_llm.settings import settings
 from vv_llm.testing import Reply, ToolCallSpec
 from vv_llm.testing.protocol import RecordedRequest
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
-from vv_llm.utilities.tokens import get_message_token_counts
+from vv_llm.utilities.tokens import acount_tokens_remote, count_tokens_remote, get_message_token_counts
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 PNG_B64 = base64.b64encode(PNG).decode()
+PNG_URL = f"data:image/png;base64,{PNG_B64}"
 AWS_KEY_ID = "AKIAFAKESCENARIO001"
 AWS_SECRET = "fake/Scenario+Secret/Key0123456789abcdefgh"
 PROJECT = "vv-llm-scenarios"
@@ -447,6 +448,39 @@ def test_reported_prompt_tokens_are_our_own_count(protocol, fake_llm_server, mod
     backend = None if protocol.backend is BackendType.OpenAI else protocol.backend
     model = request.json.get("model") or protocol.model
     assert reply.usage.prompt_tokens == get_message_token_counts(messages, [WEATHER], model, backend)
+
+
+COUNT_PATHS = {
+    "anthropic": "/v1/messages/count_tokens",
+    "gemini": "/v1beta/models/gemini-2.5-flash:countTokens",
+    "vertex-anthropic": "/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict",
+    "vertex-gemini": "/locations/us-central1/publishers/google/models/gemini-2.5-pro:countTokens",
+    "bedrock": "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens",  # the foundation model, not the us. profile
+}
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_the_provider_count_endpoint_agrees_with_the_billed_prompt(protocol, fake_llm_server, use_async):
+    """``count_tokens_remote`` asks the provider's own count endpoint (each protocol's, with its
+    credentials); the fake answers it as it bills the same prompt, and refuses what the real
+    endpoint refuses (generation options in the body, a Bedrock inference-profile id)."""
+    messages = [
+        {"role": "system", "content": "You are a concise weather assistant."},
+        {"role": "user", "content": [{"type": "text", "text": "What's this?"}, {"type": "image_url", "image_url": {"url": PNG_URL}}]},
+    ]
+    if protocol.backend is BackendType.OpenAI:
+        with pytest.raises(InvalidRequestError, match="no token count endpoint; use get_message_token_counts"):
+            count_tokens_remote(messages, protocol.backend, protocol.model)
+        return
+    if use_async:
+        count = asyncio.run(acount_tokens_remote(messages, protocol.backend, protocol.model, [WEATHER]))
+    else:
+        count = count_tokens_remote(messages, protocol.backend, protocol.model, [WEATHER])
+    (counted,) = [r for r in fake_llm_server.requests if r.protocol == f"{protocol.wire}-count"]
+    assert protocol.authenticated(counted) and counted.path.endswith(COUNT_PATHS[protocol.wire])
+    fake_llm_server.enqueue(Reply(content="A pixel."))
+    reply, _ = ask(protocol, "sync", messages, tools=[WEATHER])
+    assert count == reply.usage.prompt_tokens > 0
 
 
 @pytest.mark.parametrize("mode", ["sync", "stream", "async_stream"])

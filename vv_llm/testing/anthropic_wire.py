@@ -1,5 +1,6 @@
 """The Anthropic Messages wire protocol as api.anthropic.com speaks it (JSON and SSE), and the same
-API on Vertex AI (``...:rawPredict`` / ``...:streamRawPredict`` with a bearer token).
+API on Vertex AI (``...:rawPredict`` / ``...:streamRawPredict`` with a bearer token), with their
+token-count endpoints (answered with vv-llm's own count of the prompt, as the chat usage is).
 
 Requests are checked the way the real API checks them (required headers and fields, thinking
 budget, tool_result/tool_use pairing, thinking blocks kept before tool use, at most four
@@ -92,12 +93,21 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-def validate_messages_body(body: Any, *, need_model: bool = True) -> None:
-    """Raise ValueError with the real API's wording for a body api.anthropic.com rejects."""
+COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
+"""What ``/v1/messages/count_tokens`` accepts; anything else (max_tokens, stream, sampling) is refused."""
+
+
+def validate_messages_body(body: Any, *, need_model: bool = True, count_fields: frozenset[str] | None = None) -> None:
+    """Raise ValueError with the real API's wording for a body api.anthropic.com rejects
+    (``count_fields``: a count-tokens body, which has no max_tokens and only those fields)."""
     _check(isinstance(body, dict), "request body must be a JSON object")
     if need_model:
         _check(bool(body.get("model")), "model: Field required")
-    _check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
+    if count_fields is not None:
+        for name in body:
+            _check(name in count_fields, f"{name}: Extra inputs are not permitted")
+    else:
+        _check(isinstance(body.get("max_tokens"), int) and body["max_tokens"] >= 1, "max_tokens: Field required")
     messages = body.get("messages")
     _check(isinstance(messages, list) and bool(messages), "messages: at least one message is required")
     breakpoints = 0
@@ -128,7 +138,8 @@ def validate_messages_body(body: Any, *, need_model: bool = True) -> None:
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         _check(isinstance(budget, int) and budget >= 1024, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
-        _check(body["max_tokens"] > budget, "`max_tokens` must be greater than `thinking.budget_tokens`.")
+        if count_fields is None:
+            _check(body["max_tokens"] > budget, "`max_tokens` must be greater than `thinking.budget_tokens`.")
         _check(body.get("temperature") in (None, 1), "`temperature` may only be set to 1 when thinking is enabled.")
     previous_tool_ids: set[str] = set()
     for i, message in enumerate(messages):
@@ -240,13 +251,13 @@ class AnthropicWire(WireProtocol):
         body = self.checked_body(request)
         return self.info(body, body["model"], bool(body.get("stream")))
 
-    def checked_body(self, request: RecordedRequest) -> dict[str, Any]:
+    def checked_body(self, request: RecordedRequest, count_fields: frozenset[str] | None = None) -> dict[str, Any]:
         _check(bool(request.headers.get("anthropic-version")), "anthropic-version: header is required")
         try:
             body = request.json
         except ValueError:
             raise _Invalid("There was an issue with your request body: it is not valid JSON") from None
-        validate_messages_body(body)
+        validate_messages_body(body, count_fields=count_fields)
         return body
 
     def info(self, body: dict[str, Any], model: str, stream: bool) -> RequestInfo:
@@ -419,7 +430,12 @@ class VertexAnthropicWire(AnthropicWire):
     id_prefix = "msg_vrtx_01"
 
     def matches(self, method: str, path: str) -> bool:
-        return method == "POST" and "/publishers/anthropic/models/" in path and path.endswith((":rawPredict", ":streamRawPredict"))
+        return (
+            method == "POST"
+            and "/publishers/anthropic/models/" in path
+            and path.endswith((":rawPredict", ":streamRawPredict"))
+            and not path.endswith("/count-tokens:rawPredict")
+        )
 
     @staticmethod
     def credential(request: RecordedRequest) -> str:
@@ -451,6 +467,16 @@ class VertexAnthropicWire(AnthropicWire):
         )
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
+        body = self.vertex_body(request)
+        _check("model" not in body, "model: Extra inputs are not permitted")
+        validate_messages_body(body, need_model=False)
+        streaming = request.path.endswith(":streamRawPredict")
+        _check(bool(body.get("stream")) == streaming, "stream must be true with :streamRawPredict and absent with :rawPredict")
+        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
+        return self.info(body, model, streaming)
+
+    def vertex_body(self, request: RecordedRequest) -> dict[str, Any]:
+        """The JSON body, once the bearer token and ``anthropic_version`` are checked."""
         problem = self.auth_problem(request)
         if problem:
             raise ValueError(problem)
@@ -464,12 +490,7 @@ class VertexAnthropicWire(AnthropicWire):
             isinstance(version, str) and re.fullmatch(r"(vertex-)?\d{4}-\d{2}-\d{2}", version) is not None,
             "anthropic_version: Field required (e.g. 'vertex-2023-10-16')",
         )
-        _check("model" not in body, "model: Extra inputs are not permitted")
-        validate_messages_body(body, need_model=False)
-        streaming = request.path.endswith(":streamRawPredict")
-        _check(bool(body.get("stream")) == streaming, "stream must be true with :streamRawPredict and absent with :rawPredict")
-        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
-        return self.info(body, model, streaming)
+        return body
 
     def render_error(
         self, status: int, message: str, error_type: str | None, request: RecordedRequest, headers: dict[str, str]
@@ -484,4 +505,47 @@ class VertexAnthropicWire(AnthropicWire):
         return Rendered(status, {"content-type": "application/json; charset=UTF-8", **headers}, body=_dumps(body))
 
 
-PROTOCOLS = [AnthropicWire(), VertexAnthropicWire()]
+def _count_answer(wire: AnthropicWire, reply: Reply, info: RequestInfo) -> Rendered:
+    """``{"input_tokens": n}``: the prompt as the chat endpoint would bill it."""
+    count = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
+    return Rendered(200, wire.headers("application/json", reply.headers), _dumps({"input_tokens": count}))
+
+
+class AnthropicCountWire(AnthropicWire):
+    """``POST /v1/messages/count_tokens``."""
+
+    name = "anthropic-count"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and path.endswith("/v1/messages/count_tokens")
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        problem = self.auth_problem(request)
+        if problem:
+            raise ValueError(problem)
+        body = self.checked_body(request, COUNT_FIELDS)
+        return self.info(body, body["model"], False)
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        return _count_answer(self, reply, info)
+
+
+class VertexAnthropicCountWire(VertexAnthropicWire):
+    """Claude token counts on Vertex AI: ``POST …/publishers/anthropic/models/count-tokens:rawPredict``
+    with ``anthropic_version`` and the model in the body."""
+
+    name = "vertex-anthropic-count"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and "/publishers/anthropic/models/" in path and path.endswith("/count-tokens:rawPredict")
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        body = self.vertex_body(request)
+        validate_messages_body(body, count_fields=COUNT_FIELDS | {"anthropic_version"})
+        return self.info(body, body["model"], False)
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        return _count_answer(self, reply, info)
+
+
+PROTOCOLS = [AnthropicWire(), VertexAnthropicWire(), AnthropicCountWire(), VertexAnthropicCountWire()]

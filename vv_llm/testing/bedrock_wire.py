@@ -112,13 +112,13 @@ def _check(condition: bool, message: str) -> None:
         raise _Invalid(message)
 
 
-def _validate_shape(params: dict[str, Any]) -> None:
+def _validate_shape(params: dict[str, Any], operation: str = "Converse") -> None:
     """Validate against Bedrock's service model, as the service's own front end does."""
     import botocore.session
     from botocore.validate import ParamValidator
 
     model = _service_model(botocore.session)
-    report = ParamValidator().validate(params, model.operation_model("Converse").input_shape)
+    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
     if report.has_errors():
         raise _Invalid(report.generate_report())
 
@@ -231,6 +231,9 @@ class BedrockConverseWire(WireProtocol):
         except ValueError:
             raise _Invalid("Malformed input request, please reformat your input and try again.") from None
         validate_converse(body, model)
+        return self.info(body, model, match["op"] == "converse-stream")
+
+    def info(self, body: dict[str, Any], model: str, stream: bool) -> RequestInfo:
         texts = [_text_of(body.get("system") or [])]
         prompt = [{"role": "system", "content": texts[0]}] if texts[0] else []
         last_user = ""
@@ -245,7 +248,7 @@ class BedrockConverseWire(WireProtocol):
         return RequestInfo(
             protocol=self.name,
             model=model,
-            stream=match["op"] == "converse-stream",
+            stream=stream,
             messages_text="\n".join(t for t in texts if t),
             last_user_text=last_user,
             tools=[spec["name"] for spec in declared],
@@ -372,4 +375,41 @@ class BedrockConverseWire(WireProtocol):
         return exception_frame("serviceUnavailableException", message)
 
 
-PROTOCOLS = [BedrockConverseWire()]
+_COUNT_PATH = re.compile(r"/model/(?P<model>[^/]+)/count-tokens$")
+_INFERENCE_PROFILE = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
+
+
+class BedrockCountWire(BedrockConverseWire):
+    """CountTokens: ``POST /model/{modelId}/count-tokens`` with ``{"input": {"converse": …}}`` →
+    ``{"inputTokens": n}``, the prompt as Converse would bill it. Like the service, it takes
+    foundation-model ids only (not cross-region inference profiles)."""
+
+    name = "bedrock-count"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and _COUNT_PATH.search(path) is not None
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        if sigv4_problem(request):
+            raise ValueError("unauthenticated")
+        match = _COUNT_PATH.search(request.path)
+        assert match is not None
+        model = unquote(match["model"])
+        try:
+            body = request.json
+        except ValueError:
+            raise _Invalid("Malformed input request, please reformat your input and try again.") from None
+        _check(isinstance(body, dict), "The request body must be a JSON object.")
+        _validate_shape({**body, "modelId": model}, "CountTokens")
+        _check(not _INFERENCE_PROFILE.match(model), "The provided model doesn't support counting tokens.")
+        converse = body["input"].get("converse")
+        _check(isinstance(converse, dict), "This fake counts Converse input only (input.converse).")
+        validate_converse(converse, model)
+        return self.info(converse, model, False)
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        count = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
+        return Rendered(200, self.headers("application/json", reply.headers), body=_dumps({"inputTokens": count}))
+
+
+PROTOCOLS = [BedrockConverseWire(), BedrockCountWire()]

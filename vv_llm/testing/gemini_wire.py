@@ -533,6 +533,9 @@ class GeminiWire(WireProtocol):
         except ValueError:
             raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
         validate_request(body, model)
+        return self.info(body, model, stream)
+
+    def info(self, body: dict[str, Any], model: str, stream: bool) -> RequestInfo:
         texts: list[str] = []
         prompt: list[dict[str, Any]] = []
         system = _get(body, "systemInstruction")
@@ -834,4 +837,79 @@ class VertexGeminiWire(GeminiWire):
         return body
 
 
-PROTOCOLS = [GeminiWire(), VertexGeminiWire(), GoogleOAuthWire()]
+_GENERATE_REQUEST_FIELDS = {
+    "model",
+    "contents",
+    "systemInstruction",
+    "tools",
+    "toolConfig",
+    "generationConfig",
+    "safetySettings",
+    "cachedContent",
+}
+
+
+def _count_answer(reply: Reply, info: RequestInfo, **extra: Any) -> dict[str, Any]:
+    """A countTokens answer: the prompt as generateContent would bill it."""
+    count = reply.prompt_tokens if reply.prompt_tokens is not None else max(1, prompt_tokens(info))
+    return {"totalTokens": count, **extra, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": count}]}
+
+
+class GeminiCountWire(GeminiWire):
+    """``POST /v1beta/models/{model}:countTokens`` with ``contents`` or a whole
+    ``generateContentRequest``; answered with vv-llm's own count of the prompt, as usage is."""
+
+    name = "gemini-count"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and "/publishers/" not in path and bool(re.search(r"/models/[^/]+:countTokens$", path))
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
+        try:
+            body = request.json
+        except ValueError:
+            raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
+        _check(isinstance(body, dict), "Invalid JSON payload received. Expected an object.")
+        _unknown(body, {"contents", "generateContentRequest"}, "")
+        inner = _get(body, "generateContentRequest")
+        if inner is not None:
+            _check(isinstance(inner, dict), "Invalid value at 'generate_content_request', expected an object")
+            _unknown(inner, _GENERATE_REQUEST_FIELDS, "generate_content_request")
+            _check(
+                _get(inner, "model") == f"models/{model}", f"* CountTokensRequest.generate_content_request.model: must be models/{model}\n"
+            )
+            body = {k: v for k, v in inner.items() if k != "model"}
+        validate_request(body, model)
+        return self.info(body, model, False)
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        return Rendered(200, self.headers("application/json; charset=UTF-8", reply.headers), body=google_pretty(_count_answer(reply, info)))
+
+
+class VertexGeminiCountWire(VertexGeminiWire):
+    """Vertex AI's ``…/publishers/google/models/{model}:countTokens``: contents, system instruction
+    and tools at the top level."""
+
+    name = "vertex-gemini-count"
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "POST" and bool(re.search(r"/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/]+:countTokens$", path))
+
+    def parse(self, request: RecordedRequest) -> RequestInfo:
+        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
+        try:
+            body = request.json
+        except ValueError:
+            raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
+        _check(isinstance(body, dict), "Invalid JSON payload received. Expected an object.")
+        _unknown(body, {"model", "instances", "contents", "systemInstruction", "tools", "generationConfig"}, "")
+        validate_request({k: v for k, v in body.items() if k != "model"}, model)
+        return self.info(body, model, False)
+
+    def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
+        answer = _count_answer(reply, info, totalBillableCharacters=len(info.messages_text))
+        return Rendered(200, self.headers("application/json; charset=UTF-8", reply.headers), body=google_pretty(answer))
+
+
+PROTOCOLS = [GeminiWire(), VertexGeminiWire(), GoogleOAuthWire(), GeminiCountWire(), VertexGeminiCountWire()]

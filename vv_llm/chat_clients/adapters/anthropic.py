@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from vv_llm.types.enums import BackendType
 
 API_VERSION = "2023-06-01"
+COUNTED_FIELDS = ("anthropic_version", "model", "messages", "system", "tools", "tool_choice", "thinking")
+"""What ``count_tokens`` accepts of a Messages body (it refuses max_tokens, stream and sampling options)."""
 
 # Anthropic's error types, which say more than the HTTP status (and are all an in-stream error has).
 ERROR_CLASSES: dict[str, type[ProviderError]] = {
@@ -138,6 +140,20 @@ class AnthropicAdapter(Adapter):
             if call.stream:
                 headers["accept"] = "text/event-stream"
         return HttpRequest("POST", self.url(call), headers, dumps(self.request_body(call)))
+
+    # -- token count ---------------------------------------------------------------------
+    count_field = "input_tokens"
+
+    def count_url(self, call: CallParams) -> str:
+        return self.url(call) + "/count_tokens"
+
+    def count_body(self, call: CallParams) -> dict[str, Any]:
+        body = self.request_body(call)
+        return {name: body[name] for name in COUNTED_FIELDS if name in body}
+
+    def count_request(self, call: CallParams) -> HttpRequest:
+        chat = self.build_request(call)
+        return HttpRequest("POST", self.count_url(call), {**chat.headers, "accept": "application/json"}, dumps(self.count_body(call)))
 
     # -- response ------------------------------------------------------------------------
     def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:

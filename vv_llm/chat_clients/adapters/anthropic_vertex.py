@@ -3,7 +3,8 @@
 ``POST {host}/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict``
 (``:streamRawPredict`` to stream) with a Google OAuth bearer token; the body is the Messages API's
 with ``anthropic_version: vertex-2023-10-16`` and without ``model``. Responses, streams and errors
-are Anthropic's (Google's own error shape for auth and quota problems).
+are Anthropic's (Google's own error shape for auth and quota problems). Token counts:
+``POST …/publishers/anthropic/models/count-tokens:rawPredict`` with the model in the body.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class VertexAnthropicAdapter(AnthropicAdapter):
         body = super().request_body(call)
         del body["model"]
         return {"anthropic_version": VERTEX_ANTHROPIC_VERSION, **body}
+
+    def count_url(self, call: CallParams) -> str:
+        return f"{self._models_url}count-tokens:rawPredict"
+
+    def count_body(self, call: CallParams) -> dict[str, Any]:
+        return {**super().count_body(call), "model": call.model_id}  # unlike rawPredict, the count names the model in the body
 
     def build_request(self, call: CallParams) -> HttpRequest:
         request = super().build_request(call)

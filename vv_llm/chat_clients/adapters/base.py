@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.errors import ProviderError, ResponseParseError, status_error_class
+from vv_llm.errors import InvalidRequestError, ProviderError, ResponseParseError, status_error_class
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedEndpoint
@@ -118,6 +118,29 @@ class Adapter(ABC):
 
     @abstractmethod
     def stream_decoder(self) -> StreamDecoder: ...
+
+    # -- the provider's own token count (``count_tokens_remote``) ---------------------------
+    count_field: str | None = None
+    """The field of the count-tokens answer that holds the prompt's tokens (None: no such endpoint)."""
+
+    def count_request(self, call: CallParams) -> HttpRequest:
+        """The count-tokens request for ``call``'s prompt (messages, system, tools): the chat
+        request's content without generation options, to the provider's count endpoint."""
+        raise InvalidRequestError(
+            f"endpoint {self.endpoint.id!r} ({self.provider}) has no token count endpoint; use get_message_token_counts"
+        )
+
+    def parse_count(self, response: HttpResponse) -> int:
+        """The prompt tokens in a count-tokens answer."""
+        field = self.count_field or "input_tokens"
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            data = None
+        value = data.get(field) if isinstance(data, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.parse_error(f"the token count answer has no {field}: {response.body[:200]!r}")
+        return value
 
     def refresh_due(self) -> bool:
         """True when credentials must be refreshed (a blocking call) before the next request."""

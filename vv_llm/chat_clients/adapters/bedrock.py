@@ -2,7 +2,8 @@
 
 Requests are signed with SigV4 (botocore) using the endpoint's ``credentials`` (access key, or a
 named profile) or the standard AWS chain; a Bedrock API key in ``api_key`` is sent as a bearer
-token instead. Streams arrive in AWS's binary event-stream framing, decoded with botocore's parser.
+token instead. Streams arrive in AWS's binary event-stream framing, decoded with botocore's parser. Token
+counts: ``POST /model/{modelId}/count-tokens`` (CountTokens, Converse input).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from vv_llm.types.enums import BackendType
 
 SIGNING_NAME = "bedrock"
+_INFERENCE_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 # Bedrock's exception names (HTTP ``x-amzn-errortype`` or in-stream ``:exception-type``).
 ERROR_CLASSES: dict[str, type[ProviderError]] = {
@@ -162,10 +164,25 @@ class BedrockAdapter(Adapter):
 
     def build_request(self, call: CallParams) -> HttpRequest:
         url = self.url(call.model_id, call.stream)
-        body = dumps(converse_body(call))
         headers = {**self._headers, **call.extra_headers} if call.extra_headers else dict(self._headers)
         if call.stream:
             headers["accept"] = "application/vnd.amazon.eventstream"
+        return self._signed(url, headers, dumps(converse_body(call)))
+
+    # -- token count ---------------------------------------------------------------------
+    count_field = "inputTokens"
+
+    def count_request(self, call: CallParams) -> HttpRequest:
+        """``POST /model/{modelId}/count-tokens`` with ``{"input": {"converse": …}}``. Counting takes
+        the foundation-model id, so a cross-region inference profile's prefix (``us.``) is dropped."""
+        body = converse_body(call)
+        counted = {name: body[name] for name in ("messages", "system", "toolConfig", "additionalModelRequestFields") if name in body}
+        model = _INFERENCE_PROFILE_PREFIX.sub("", call.model_id)
+        url = f"{self._base}/model/{quote(model, safe='')}/count-tokens"
+        headers = {**self._headers, **call.extra_headers} if call.extra_headers else dict(self._headers)
+        return self._signed(url, headers, dumps({"input": {"converse": counted}}))
+
+    def _signed(self, url: str, headers: dict[str, str], body: bytes) -> HttpRequest:
         if self._bearer is not None:
             headers["authorization"] = f"Bearer {self._bearer}"
             return HttpRequest("POST", url, headers, body)

@@ -8,6 +8,7 @@ Conversions live in ``gemini_messages``. Decisions worth knowing:
   safety/recitation/blocklist/SPII filter is returned with ``finish_reason="content_filter"``.
 * ``prompt_cache`` needs nothing here: Gemini caches prompt prefixes implicitly and reports
   them as ``cachedContentTokenCount`` (→ ``Usage.cached_tokens``).
+* Token counts: ``POST …/models/{model}:countTokens`` with ``generateContentRequest``.
 * Errors: Google's ``{"error": {"code", "message", "status", "details"}}``; a bad API key (HTTP
   400 ``API_KEY_INVALID``) is an :class:`~vv_llm.errors.AuthenticationError`, ``RetryInfo`` sets
   ``retry_after``.
@@ -171,6 +172,20 @@ class GeminiAdapter(Adapter):
         if call.stream:
             headers["accept"] = "text/event-stream"
         return HttpRequest("POST", self.url(call), headers, dumps(self.request_body(call)))
+
+    # -- token count ---------------------------------------------------------------------
+    count_field = "totalTokens"
+
+    def count_body(self, call: CallParams) -> dict[str, Any]:
+        """``countTokens`` takes the whole generateContent request, model included."""
+        body = self.request_body(call)
+        kept = {name: body[name] for name in ("contents", "systemInstruction", "tools", "toolConfig") if name in body}
+        return {"generateContentRequest": {"model": "models/" + call.model_id.removeprefix("models/"), **kept}}
+
+    def count_request(self, call: CallParams) -> HttpRequest:
+        chat = self.build_request(call)
+        url = chat.url.removesuffix(":generateContent") + ":countTokens"
+        return HttpRequest("POST", url, {**chat.headers, "accept": "application/json"}, dumps(self.count_body(call)))
 
     # -- response ------------------------------------------------------------------------
     def message_from(self, data: dict[str, Any], response: HttpResponse) -> ChatCompletionMessage:

@@ -6,12 +6,12 @@ Same request and response shapes as the Gemini API (``gemini``); only the URL an
 credentials differ. Region ``global`` uses ``aiplatform.googleapis.com``; an endpoint ``api_base``
 replaces the host. Credentials (``google_credentials``) are checked when the adapter is built, so
 a missing service-account file fails at client creation; the token is refreshed in ``refresh()``,
-which the async client runs in a worker thread.
+which the async client runs in a worker thread. Token counts: ``…/models/{model}:countTokens``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.gemini import GeminiAdapter
 from vv_llm.chat_clients.adapters.google_credentials import vertex_base_url, vertex_credentials
@@ -46,6 +46,11 @@ class VertexGeminiAdapter(GeminiAdapter):
         if call.stream:
             return f"{self._models_url}/models/{model}:streamGenerateContent?alt=sse"
         return f"{self._models_url}/models/{model}:generateContent"
+
+    def count_body(self, call: CallParams) -> dict[str, Any]:
+        """Vertex's ``countTokens`` takes contents, system instruction and tools at the top level (no toolConfig)."""
+        body = self.request_body(call)
+        return {name: body[name] for name in ("contents", "systemInstruction", "tools") if name in body}
 
     def refresh_due(self) -> bool:
         return self.credentials.refresh_due()
