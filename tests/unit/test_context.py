@@ -187,3 +187,36 @@ def test_an_oversized_prompt_is_refused_before_sending(small_window: Any, fake_l
     with pytest.raises(ContextTooLongError, match="skip_cutoff"):
         client.create_completion([{"role": "user", "content": FILLER * 30}])
     assert fake_llm_server.requests == []
+
+
+def test_room_for_the_max_tokens_a_protocol_always_sends(fake_settings: Any, fake_llm_server: Any) -> None:
+    """Anthropic requires max_tokens, so a default (the model's output limit here) is sent and must
+    fit beside the prompt; OpenAI-compatible calls without max_tokens reserve nothing."""
+    from vv_llm.chat_clients import BackendType, create_chat_client
+    from vv_llm.testing.settings import fake_settings_dict
+
+    data = fake_settings_dict(fake_llm_server)
+    window = {"context_length": 6000, "max_output_tokens": 4000}
+    data["backends"]["openai"]["models"] = {"gpt-4o": window}
+    data["backends"]["anthropic"]["models"] = {
+        "claude-sonnet-4-5": window,
+        "tiny-output": {"context_length": 6000, "max_output_tokens": 1000},
+    }
+    fake_settings.load(data)
+    messages = conversation(24)  # ~5,100 tokens: fits 6,000 alone, not with 4,000 (or 1,224) kept for the answer
+    openai = create_chat_client(BackendType.OpenAI, model="gpt-4o").create_completion(messages)
+    assert openai.trimmed_messages is None
+    claude = create_chat_client(BackendType.Anthropic, model="claude-sonnet-4-5")
+    reply = claude.create_completion(messages)
+    body = fake_llm_server.requests[-1].json
+    assert reply.trimmed_messages and body["max_tokens"] == 4000
+    assert reply.usage is not None and reply.usage.prompt_tokens + body["max_tokens"] <= 6000
+    thinking = claude.create_completion(messages, max_tokens=200, thinking={"budget_tokens": 1024})
+    body = fake_llm_server.requests[-1].json
+    assert body["max_tokens"] == 1224  # the thinking budget is on top of the answer, and kept free too
+    assert thinking.trimmed_messages and thinking.usage is not None and thinking.usage.prompt_tokens + 1224 <= 6000
+    assert len(thinking.trimmed_messages) < len(reply.trimmed_messages)
+    sent = len(fake_llm_server.requests)
+    with pytest.raises(InvalidRequestError, match="max_output_tokens is 1000"):
+        claude.create_completion(messages[-1:], model="tiny-output", max_tokens=200, thinking={"budget_tokens": 1024})
+    assert len(fake_llm_server.requests) == sent

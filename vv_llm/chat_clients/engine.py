@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters import adapter_for
@@ -128,6 +128,12 @@ class CallEngine:
             self.adapter(endpoint)
 
     # -- preparing a call ----------------------------------------------------------------
+    def _answer_room(self, params: CallParams, resolved: ResolvedModel) -> int | None:
+        """The most ``max_tokens`` any of the model's endpoints will send (protocols that require
+        one send a default), which the prompt must leave free in the context window."""
+        rooms = [self.adapter(e).answer_room(replace(params, model_id=e.model_id)) for e in resolved.endpoints]
+        return max((room for room in rooms if room is not None), default=None)
+
     def prepare(self, messages: Any, model: str | None, stream: bool, options: dict[str, Any]) -> PreparedCall:
         resolved = self.resolve(model)
         setting = resolved.setting
@@ -140,11 +146,6 @@ class CallEngine:
         max_tokens = options.get("max_tokens")
         if max_tokens is not None and setting.max_output_tokens and max_tokens > setting.max_output_tokens:
             max_tokens = setting.max_output_tokens
-        trimmed = None
-        if not options.get("skip_cutoff") and setting.context_length:
-            from vv_llm.utilities.context import fit_context
-
-            messages, trimmed = fit_context(messages, resolved, max_tokens, options.get("tools"))
         extra_body = dict(options.get("extra_body") or {})
         timeout = options.get("timeout")
         params = CallParams(
@@ -165,6 +166,11 @@ class CallEngine:
             extra_body=extra_body,
             extra_headers=dict(options.get("extra_headers") or {}),
         )
+        trimmed = None
+        if not options.get("skip_cutoff") and setting.context_length:
+            from vv_llm.utilities.context import fit_context
+
+            params.messages, trimmed = fit_context(messages, resolved, self._answer_room(params, resolved), params.tools)
         total = options.get("deadline", self._total)
         if total is not None and not _positive(total):
             raise InvalidRequestError(f"deadline must be a positive number of seconds (got {total!r})")

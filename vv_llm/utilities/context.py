@@ -1,7 +1,8 @@
 """Context-length control: fit a conversation into the model's window by dropping its oldest turns.
 
 When the prompt plus ``max_tokens`` would exceed the model's ``context_length``, whole turns are
-dropped, oldest first. A turn is a user message with everything that follows it up to the next
+dropped, oldest first. Without ``max_tokens``, clients keep room for the one their protocol sends
+anyway (Anthropic and Bedrock require it: the default, plus any thinking budget). A turn is a user message with everything that follows it up to the next
 user message, so an assistant's tool calls always leave together with their tool results.
 Never dropped: system (and developer) messages, and the latest user turn. If those alone do not
 fit, :class:`ContextTooLongError` says so before anything is sent.

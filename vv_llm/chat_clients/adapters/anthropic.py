@@ -133,6 +133,11 @@ class AnthropicAdapter(Adapter):
             body.update(extra)
         return body
 
+    def answer_room(self, call: CallParams) -> int | None:
+        """Anthropic requires ``max_tokens``: the default sent (plus any thinking budget) counts
+        against the window, and a prompt that leaves less is refused."""
+        return fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking_config(call.thinking, call.reasoning_effort))[0]
+
     def build_request(self, call: CallParams) -> HttpRequest:
         headers = self._headers
         if call.extra_headers or call.stream:

@@ -287,6 +287,11 @@ def fit_max_tokens(
         return answer, thinking
     total = answer if answer > budget else budget + answer
     if model_max_output and total > model_max_output:
+        if model_max_output <= MIN_THINKING_BUDGET:
+            raise InvalidRequestError(
+                f"thinking needs more than {MIN_THINKING_BUDGET} output tokens (its smallest budget plus the answer), but the "
+                f"model's max_output_tokens is {model_max_output}: turn thinking off or raise max_output_tokens in settings"
+            )
         total = model_max_output
         if budget >= total:
             thinking = {**thinking, "budget_tokens": max(MIN_THINKING_BUDGET, total - min(answer, total // 2))}  # type: ignore[dict-item]

@@ -119,6 +119,11 @@ class Adapter(ABC):
     @abstractmethod
     def stream_decoder(self) -> StreamDecoder: ...
 
+    def answer_room(self, call: CallParams) -> int | None:
+        """The ``max_tokens`` this adapter will send for ``call`` (None: none, the provider's
+        default applies). Context control keeps this much of the window for the answer."""
+        return call.max_tokens
+
     # -- the provider's own token count (``count_tokens_remote``) ---------------------------
     count_field: str | None = None
     """The field of the count-tokens answer that holds the prompt's tokens (None: no such endpoint)."""

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.bedrock_converse import (
     converse_body,
+    converse_max_tokens,
     finish_reason,
     message_from_converse,
     thinking_block,
@@ -168,6 +169,9 @@ class BedrockAdapter(Adapter):
         if call.stream:
             headers["accept"] = "application/vnd.amazon.eventstream"
         return self._signed(url, headers, dumps(converse_body(call)))
+
+    def answer_room(self, call: CallParams) -> int | None:
+        return converse_max_tokens(call)
 
     # -- token count ---------------------------------------------------------------------
     count_field = "inputTokens"

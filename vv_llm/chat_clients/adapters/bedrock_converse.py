@@ -74,6 +74,16 @@ def is_claude(model_id: str) -> bool:
 
 
 # -- requests ------------------------------------------------------------------------------
+def _max_tokens_and_thinking(call: CallParams) -> tuple[int, dict[str, Any] | None]:
+    thinking = thinking_config(call.thinking, call.reasoning_effort) if is_claude(call.model_id) else None
+    return fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking)
+
+
+def converse_max_tokens(call: CallParams) -> int:
+    """``inferenceConfig.maxTokens`` as sent for ``call`` (a thinking budget included)."""
+    return _max_tokens_and_thinking(call)[0]
+
+
 def converse_body(call: CallParams) -> dict[str, Any]:
     """The Converse / ConverseStream request body for ``call`` (the model id goes in the URL)."""
     system, turns = to_anthropic_messages(call.messages)
@@ -83,8 +93,7 @@ def converse_body(call: CallParams) -> dict[str, Any]:
     instruction = response_format_instruction(call.response_format)
     if instruction:
         system = add_system_text(system, instruction)
-    thinking = thinking_config(call.thinking, call.reasoning_effort) if is_claude(call.model_id) else None
-    max_tokens, thinking = fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking)
+    max_tokens, thinking = _max_tokens_and_thinking(call)
     if call.prompt_cache:
         system, tools, turns = apply_prompt_cache(system, tools, turns)
     body: dict[str, Any] = {"messages": [to_converse_message(turn, i) for i, turn in enumerate(turns)]}
