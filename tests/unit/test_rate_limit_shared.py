@@ -29,7 +29,7 @@ def hammer(job: dict[str, Any], ready: Any, go: Any, results: Any) -> None:
     from vv_llm.errors import APITimeoutError, RateLimited
     from vv_llm.settings import settings
 
-    outcome: dict[str, Any] = {"ok": 0, "limited": 0, "errors": []}
+    outcome: dict[str, Any] = {"ok": 0, "limited": 0, "timed_out": 0, "errors": []}
     lock = threading.Lock()
     try:
         settings.load(job["settings"])
@@ -57,8 +57,10 @@ def hammer(job: dict[str, Any], ready: Any, go: Any, results: Any) -> None:
                 else:
                     client.create_completion(USER, max_tokens=10, deadline=left + 1)
                 key = "ok"
-            except (RateLimited, APITimeoutError):  # no room, or no time left, before the deadline
+            except RateLimited:  # no room before the deadline
                 key = "limited"
+            except APITimeoutError:  # the deadline ran out, maybe after the request was sent
+                key = "timed_out"
             except Exception as exc:  # reported to the test
                 with lock:
                     outcome["errors"].append(repr(exc))
@@ -138,12 +140,20 @@ def shared_store(request, tmp_path) -> dict[str, Any]:
     return {"backend": "diskcache", "diskcache": {"cache_dir": str(tmp_path / "limits")}}
 
 
+def assert_nothing_lost(outcomes: list[dict[str, Any]], arrivals: Any) -> int:
+    """Every call the workers saw answered reached the server once; the only other arrivals are
+    calls whose deadline ran out after they were sent (admitted at the last moment of a wait)."""
+    admitted = sum(o["ok"] for o in outcomes)
+    timed_out = sum(o["timed_out"] for o in outcomes)
+    assert admitted <= len(arrivals.times) <= admitted + timed_out, outcomes
+    return admitted
+
+
 @pytest.mark.redis
 def test_rpm_holds_across_processes_and_threads(fake_llm_server, shared_store):
     arrivals = fake_llm_server.responder = Arrivals(Reply(content="ok"))
     outcomes = run_workers(fake_llm_server, shared_store, {"rpm": 60}, duration=WINDOW * 1.75)
-    admitted = sum(o["ok"] for o in outcomes)
-    assert admitted == len(arrivals.times)
+    admitted = assert_nothing_lost(outcomes, arrivals)
     assert admitted >= 60  # the first window filled up: the limit admits, it does not just refuse
     most = most_in_any_window(arrivals.times)
     assert most <= 60, (most, outcomes)
@@ -154,8 +164,8 @@ def test_tpm_holds_across_processes_and_threads(fake_llm_server, shared_store):
     # Each call reserves its prompt estimate + max_tokens=10 and really uses 1 + 9 = 10 tokens.
     arrivals = fake_llm_server.responder = Arrivals(Reply(content="ok", prompt_tokens=1, completion_tokens=9))
     outcomes = run_workers(fake_llm_server, shared_store, {"tpm": 300}, duration=WINDOW * 1.75)
-    admitted = sum(o["ok"] for o in outcomes)
-    assert admitted == len(arrivals.times) and admitted >= 20
+    admitted = assert_nothing_lost(outcomes, arrivals)
+    assert admitted >= 20
     most = most_in_any_window(arrivals.times, [10] * admitted)
     assert most <= 300, (most, outcomes)
 
@@ -166,7 +176,7 @@ def test_concurrency_cap_holds_across_processes(fake_llm_server, shared_store):
     reply = Reply(content="abcdefgh", chunk_chars=2, chunk_delay=0.05)
     arrivals = fake_llm_server.responder = Arrivals(reply)
     outcomes = run_workers(fake_llm_server, shared_store, {"concurrent_requests": 3}, duration=2.0, stream=True)
-    assert sum(o["ok"] for o in outcomes) == len(arrivals.times) >= 6, outcomes
+    assert assert_nothing_lost(outcomes, arrivals) >= 6, outcomes
     most = most_in_any_window(arrivals.times, length=4 * 0.05 - 0.02)
     assert most <= 3, (most, outcomes)
 
