@@ -193,3 +193,48 @@ def test_redacted_thinking_is_kept_from_json_and_stream(fake_settings):
     decoder = adapter_for(BackendType.Anthropic, resolved.endpoints[0]).stream_decoder()
     with pytest.raises(ServerError, match="Overloaded"):
         decoder.feed(b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n')
+
+
+def test_adaptive_thinking_models_are_asked_for_adaptive_thinking_with_an_effort():
+    """Claude 4.6+ take ``{"type": "adaptive"}`` plus ``output_config.effort``; Opus 4.7 and the 5.x
+    models refuse a budget. Without max_tokens, room for the thinking is left on top of the answer."""
+    from vv_llm.chat_clients.adapters.anthropic_messages import claude_thinking
+    from vv_llm.chat_clients.adapters.base import CallParams
+    from vv_llm.chat_clients.adapters.bedrock_converse import converse_body
+
+    def call(**options):
+        return CallParams(messages=[{"role": "user", "content": "hi"}], model_id="claude-sonnet-5-5", max_output_tokens=128000, **options)
+
+    adaptive = {"adaptive_thinking": True}
+    assert claude_thinking(call(thinking=True, **adaptive)) == (8192 + 16384, {"type": "adaptive"}, None)
+    assert claude_thinking(call(reasoning_effort="minimal", **adaptive)) == (24576, {"type": "adaptive"}, {"effort": "low"})
+    assert claude_thinking(call(thinking={"effort": "max", "budget_tokens": 4096}, max_tokens=3000, **adaptive)) == (
+        3000,
+        {"type": "adaptive"},
+        {"effort": "max"},
+    )
+    native = {"type": "enabled", "budget_tokens": 2048}
+    assert claude_thinking(call(thinking=native, max_tokens=1000, **adaptive))[1] == native  # Anthropic's own option, as given
+    assert claude_thinking(call(**adaptive)) == (8192, None, None)
+    assert claude_thinking(call(thinking=True)) == (8192, {"type": "enabled", "budget_tokens": 2048}, None)  # older models: a budget
+    bedrock = converse_body(call(thinking=True, reasoning_effort="high", **adaptive))
+    assert bedrock["additionalModelRequestFields"] == {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}
+    assert bedrock["inferenceConfig"]["maxTokens"] == 24576
+
+
+def test_the_catalogue_knows_which_claude_models_think_adaptively(fake_settings, fake_llm_server):
+    from vv_llm.chat_clients import BackendType, create_chat_client
+    from vv_llm.testing import Reply
+
+    fake_llm_server.enqueue(Reply(content="Done.", reasoning="Short plan."))
+    reply = create_chat_client(BackendType.Anthropic, model="claude-sonnet-5-5").create_completion(
+        [{"role": "user", "content": "Plan a trip."}], reasoning_effort="medium"
+    )
+    body = fake_llm_server.requests[-1].json
+    assert (body["thinking"], body["output_config"], body["max_tokens"]) == ({"type": "adaptive"}, {"effort": "medium"}, 24576)
+    assert reply.reasoning_content == "Short plan." and reply.content == "Done."
+    fake_llm_server.enqueue(Reply(content="ok"))
+    create_chat_client(BackendType.Anthropic, model="claude-sonnet-4-5").create_completion(
+        [{"role": "user", "content": "x"}], thinking=True
+    )
+    assert fake_llm_server.requests[-1].json["thinking"] == {"type": "enabled", "budget_tokens": 2048}

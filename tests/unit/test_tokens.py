@@ -184,7 +184,8 @@ def test_settings_decide_for_a_configured_model(fake_settings: Any) -> None:
 
 # -- estimates -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("model", "percent"), [("claude-sonnet-4-5", 120), ("gemini-2.5-pro", 110), ("grok-4", 110), ("mistral-large-latest", 110)]
+    ("model", "percent"),
+    [("claude-sonnet-4-5", 120), ("claude-sonnet-5-5", 156), ("gemini-2.5-pro", 110), ("grok-4", 110), ("mistral-large-latest", 110)],
 )
 @pytest.mark.parametrize("kind", ["english", "chinese", "code", "emoji"])
 def test_estimates_scale_o200k_up(model: str, percent: int, kind: str) -> None:

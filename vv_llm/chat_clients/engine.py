@@ -162,6 +162,7 @@ class CallEngine:
             stop=options.get("stop"),
             thinking=options.get("thinking"),
             reasoning_effort=options.get("reasoning_effort"),
+            adaptive_thinking=bool(setting.adaptive_thinking),
             prompt_cache=bool(options.get("prompt_cache")),
             extra_body=extra_body,
             extra_headers=dict(options.get("extra_headers") or {}),

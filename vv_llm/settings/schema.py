@@ -130,6 +130,9 @@ class ModelSetting(_Strict):
     response_format_available: bool | None = None
     native_multimodal: bool | None = None
     reasoning: bool | None = None
+    adaptive_thinking: bool | None = None
+    """Thinking is asked for as Anthropic's ``{"type": "adaptive"}`` plus an effort (Claude 4.6 and
+    later; Opus 4.7 and the 5.x models accept nothing else)."""
     prices: ModelPrices | None = None
     enabled: bool = True
 

@@ -233,6 +233,7 @@ class Settings:
             raise UnknownModelError(f"unknown model {name!r} for backend {backend.value!r}; known: {known}")
         merged = dict(base or {})
         tokenizer = merged.pop("tokenizer", None) or backend_entry(backend.value).get("tokenizer")
+        merged.pop("token_scale", None)  # the catalogue's estimate factor, read by the token counters
         if user is not None:
             merged.update(user.model_dump(exclude_unset=True))
         setting = ModelSetting.model_validate(merged)

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 from vv_llm.chat_clients.adapters.anthropic_messages import (
     add_system_text,
     apply_prompt_cache,
+    claude_thinking,
     finish_reason,
-    fit_max_tokens,
     message_from_anthropic,
     response_format_instruction,
-    thinking_config,
     to_anthropic_messages,
     to_anthropic_tool_choice,
     to_anthropic_tools,
@@ -106,8 +105,7 @@ class AnthropicAdapter(Adapter):
         instruction = response_format_instruction(call.response_format)
         if instruction:
             system = add_system_text(system, instruction)
-        thinking = thinking_config(call.thinking, call.reasoning_effort)
-        max_tokens, thinking = fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking)
+        max_tokens, thinking, output_config = claude_thinking(call)
         if call.prompt_cache:
             system, tools, messages = apply_prompt_cache(system, tools, messages)
         body: dict[str, Any] = {"model": call.model_id, "max_tokens": max_tokens, "messages": messages}
@@ -120,6 +118,8 @@ class AnthropicAdapter(Adapter):
                 body["tool_choice"] = choice
         if thinking is not None:
             body["thinking"] = thinking
+        if output_config is not None:
+            body["output_config"] = output_config
         thinking_on = thinking is not None and thinking.get("type") != "disabled"
         if call.temperature is not None and not thinking_on:
             body["temperature"] = call.temperature
@@ -136,7 +136,7 @@ class AnthropicAdapter(Adapter):
     def answer_room(self, call: CallParams) -> int | None:
         """Anthropic requires ``max_tokens``: the default sent (plus any thinking budget) counts
         against the window, and a prompt that leaves less is refused."""
-        return fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking_config(call.thinking, call.reasoning_effort))[0]
+        return claude_thinking(call)[0]
 
     def build_request(self, call: CallParams) -> HttpRequest:
         headers = self._headers

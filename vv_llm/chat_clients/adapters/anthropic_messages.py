@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vv_llm.chat_clients.adapters.base import CallParams
 from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
@@ -21,6 +22,10 @@ MAX_CACHE_BREAKPOINTS = 4
 MIN_THINKING_BUDGET = 1024
 DEFAULT_THINKING_BUDGET = 2048
 EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+ADAPTIVE_EFFORTS = {"minimal": "low", "xhigh": "max"}
+"""``reasoning_effort`` values Anthropic spells differently (low, medium, high and max pass as they are)."""
+ADAPTIVE_THINKING_ROOM = 16384
+"""Added to the default ``max_tokens`` when adaptive thinking is on and the caller gives none."""
 DEFAULT_MAX_TOKENS_CAP = 8192
 """``max_tokens`` when the caller gives none: the model's output limit, capped at this."""
 FALLBACK_MAX_TOKENS = 4096
@@ -245,12 +250,38 @@ def to_anthropic_tool_choice(choice: Any, parallel_tool_calls: bool | None = Non
     return result
 
 
-def thinking_config(thinking: bool | dict[str, Any] | None, reasoning_effort: str | None = None) -> dict[str, Any] | None:
+def claude_thinking(call: CallParams, claude: bool = True) -> tuple[int, dict[str, Any] | None, dict[str, Any] | None]:
+    """``(max_tokens, thinking, output_config)`` for a call to a Claude model (Anthropic's API, or
+    Bedrock's ``additionalModelRequestFields``); ``claude=False``: max_tokens only."""
+    thinking = thinking_config(call.thinking, call.reasoning_effort, adaptive=call.adaptive_thinking) if claude else None
+    output_config = None
+    if thinking is not None and thinking.get("type") == "adaptive":
+        effort = call.reasoning_effort
+        if isinstance(call.thinking, dict) and "type" not in call.thinking:
+            effort = call.thinking.get("effort") or effort
+        if effort and effort != "none":
+            output_config = {"effort": ADAPTIVE_EFFORTS.get(effort, effort)}
+    max_tokens, thinking = fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking)
+    return max_tokens, thinking, output_config
+
+
+def thinking_config(
+    thinking: bool | dict[str, Any] | None, reasoning_effort: str | None = None, *, adaptive: bool = False
+) -> dict[str, Any] | None:
     """Anthropic's ``thinking`` parameter for vv-llm's ``thinking`` / ``reasoning_effort`` options.
 
     ``True`` → enabled with the default budget; ``{"budget_tokens": N}`` → that budget (at least
-    1024); a dict with a ``type`` is Anthropic's own option and is sent as given.
+    1024); a dict with a ``type`` is Anthropic's own option and is sent as given. For models with
+    ``adaptive`` thinking (Claude 4.6 and later; the only kind Opus 4.7 and the 5.x models accept)
+    a request for thinking is ``{"type": "adaptive"}``: the model sizes it, steered by the effort.
     """
+    config = _thinking_config(thinking, reasoning_effort)
+    if adaptive and config is not None and config.get("type") == "enabled" and not (isinstance(thinking, dict) and "type" in thinking):
+        return {"type": "adaptive"}
+    return config
+
+
+def _thinking_config(thinking: bool | dict[str, Any] | None, reasoning_effort: str | None) -> dict[str, Any] | None:
     if thinking is None:
         if not reasoning_effort or reasoning_effort == "none":
             return None
@@ -282,6 +313,9 @@ def fit_max_tokens(
     ``max_tokens`` still bounds the visible answer (within the model's output limit).
     """
     answer = max_tokens or min(model_max_output or FALLBACK_MAX_TOKENS, DEFAULT_MAX_TOKENS_CAP)
+    if thinking and thinking.get("type") == "adaptive":
+        # max_tokens bounds thinking and answer together: without one, leave the thinking room too.
+        return max_tokens or min(model_max_output or FALLBACK_MAX_TOKENS, DEFAULT_MAX_TOKENS_CAP + ADAPTIVE_THINKING_ROOM), thinking
     budget = thinking.get("budget_tokens") if thinking and thinking.get("type") == "enabled" else None
     if not isinstance(budget, int):
         return answer, thinking

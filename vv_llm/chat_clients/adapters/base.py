@@ -57,6 +57,8 @@ class CallParams:
     thinking: bool | dict[str, Any] | None = None
     """Reasoning switch: True/False, or provider options such as ``{"budget_tokens": 2048}``."""
     reasoning_effort: str | None = None
+    adaptive_thinking: bool = False
+    """The model takes Anthropic's adaptive thinking (settings ``adaptive_thinking``)."""
     prompt_cache: bool = False
     """Ask for provider prompt caching where it is opt-in (Anthropic cache_control)."""
     extra_body: dict[str, Any] = field(default_factory=dict)

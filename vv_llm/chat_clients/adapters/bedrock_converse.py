@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from vv_llm.chat_clients.adapters.anthropic_messages import (
     add_system_text,
     apply_prompt_cache,
-    fit_max_tokens,
+    claude_thinking,
     response_format_instruction,
-    thinking_config,
     to_anthropic_messages,
     to_anthropic_tool_choice,
     to_anthropic_tools,
@@ -74,14 +73,9 @@ def is_claude(model_id: str) -> bool:
 
 
 # -- requests ------------------------------------------------------------------------------
-def _max_tokens_and_thinking(call: CallParams) -> tuple[int, dict[str, Any] | None]:
-    thinking = thinking_config(call.thinking, call.reasoning_effort) if is_claude(call.model_id) else None
-    return fit_max_tokens(call.max_tokens, call.max_output_tokens, thinking)
-
-
 def converse_max_tokens(call: CallParams) -> int:
     """``inferenceConfig.maxTokens`` as sent for ``call`` (a thinking budget included)."""
-    return _max_tokens_and_thinking(call)[0]
+    return claude_thinking(call, is_claude(call.model_id))[0]
 
 
 def converse_body(call: CallParams) -> dict[str, Any]:
@@ -93,7 +87,7 @@ def converse_body(call: CallParams) -> dict[str, Any]:
     instruction = response_format_instruction(call.response_format)
     if instruction:
         system = add_system_text(system, instruction)
-    max_tokens, thinking = _max_tokens_and_thinking(call)
+    max_tokens, thinking, output_config = claude_thinking(call, is_claude(call.model_id))
     if call.prompt_cache:
         system, tools, turns = apply_prompt_cache(system, tools, turns)
     body: dict[str, Any] = {"messages": [to_converse_message(turn, i) for i, turn in enumerate(turns)]}
@@ -113,6 +107,8 @@ def converse_body(call: CallParams) -> dict[str, Any]:
     model_fields: dict[str, Any] = {}
     if thinking is not None:
         model_fields["thinking"] = thinking
+    if output_config is not None:
+        model_fields["output_config"] = output_config
     for key, value in extra.items():
         if key in _CONVERSE_FIELDS:
             if key == "additionalModelRequestFields":

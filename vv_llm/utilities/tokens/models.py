@@ -11,7 +11,8 @@ o200k_base count scaled by a per-provider factor (:data:`ESTIMATE_SCALE`), round
 factors lean high on purpose, since context control relies on them:
 
 * Anthropic ×1.20 — Claude's tokenizer yields roughly 10–30 % more tokens than o200k_base on
-  English and code, more on CJK text; expect about ±20 %. Ask the provider's count endpoint
+  English and code, more on CJK text; expect about ±20 %. The Claude 5.x models' new tokenizer
+  yields ~30 % more again: their catalogue entries carry ``token_scale`` 1.56. Ask the provider's count endpoint
   (``count_tokens_remote``) for an exact figure.
 * Gemini ×1.10 — Gemini's 256k SentencePiece vocabulary is close to o200k_base on English and
   CJK text, a little worse on code; expect about ±15 %.
@@ -132,7 +133,7 @@ def describe(model: str, backend: BackendType | str | None = None) -> TokenizerI
         key = backend_by_name(model)
     family = family_of(key, model_id)
     if family != "openai":
-        return TokenizerInfo("estimate", family, key, ESTIMATE_SCALE[family])
+        return TokenizerInfo("estimate", family, key, (setting or {}).get("token_scale") or ESTIMATE_SCALE[family])
     tokenizer = (setting or {}).get("tokenizer") or tokenizer_by_name(model_id) or tokenizer_by_name(model)
     if tokenizer is None and key is not None:
         from vv_llm.settings.catalogue import backend_entry
