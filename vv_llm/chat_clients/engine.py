@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters import adapter_for
@@ -131,8 +131,14 @@ class CallEngine:
     def _answer_room(self, params: CallParams, resolved: ResolvedModel) -> int | None:
         """The most ``max_tokens`` any of the model's endpoints will send (protocols that require
         one send a default), which the prompt must leave free in the context window."""
-        rooms = [self.adapter(e).answer_room(replace(params, model_id=e.model_id)) for e in resolved.endpoints]
-        return max((room for room in rooms if room is not None), default=None)
+        room = None
+        for endpoint in resolved.endpoints:
+            params.model_id = endpoint.model_id  # set for real per attempt; Bedrock's default depends on it
+            answer = self.adapter(endpoint).answer_room(params)
+            if answer is not None and (room is None or answer > room):
+                room = answer
+        params.model_id = ""
+        return room
 
     def prepare(self, messages: Any, model: str | None, stream: bool, options: dict[str, Any]) -> PreparedCall:
         resolved = self.resolve(model)
