@@ -3,14 +3,12 @@ every protocol raise only vv-llm's typed errors — never another exception type
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fuzz_guard import no_hang
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,26 +91,6 @@ def _adapters() -> dict[str, Any]:
 
 ADAPTERS = _adapters()
 SSE_ADAPTERS = ["openai", "deepseek-think-tags", "anthropic", "gemini"]
-
-
-class Hang(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def no_hang(seconds: float = 5.0) -> Iterator[None]:
-    """Fail (instead of waiting forever) if the block runs longer than ``seconds``."""
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def run_decoder(adapter: Any, pieces: list[bytes]) -> None:

@@ -3,12 +3,10 @@ field — never another exception type — and what it accepts resolves to typed
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-from collections.abc import Iterator
 from typing import Any
 
+from fuzz_guard import no_hang
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,22 +58,6 @@ plausible = st.fixed_dictionaries(
         "timeouts": st.dictionaries(st.sampled_from(KEYS), values, max_size=3),
     },
 )
-
-
-@contextlib.contextmanager
-def no_hang(seconds: float = 5.0) -> Iterator[None]:
-    """Fail (instead of waiting forever) if the block runs longer than ``seconds``."""
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def load(data: Any) -> None:
