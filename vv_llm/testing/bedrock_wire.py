@@ -221,17 +221,21 @@ class BedrockConverseWire(WireProtocol):
         return access_key_of(request) in keys
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
+        model, body = self.signed_body(request, _PATH)
+        validate_converse(body, model)
+        return self.info(body, model, request.path.endswith("/converse-stream"))
+
+    @staticmethod
+    def signed_body(request: RecordedRequest, path: re.Pattern[str]) -> tuple[str, Any]:
+        """``(model id, JSON body)`` of a request whose SigV4 signature checks out."""
         if sigv4_problem(request):
             raise ValueError("unauthenticated")  # rendered as Bedrock's 403 by render_error
-        match = _PATH.search(request.path)
+        match = path.search(request.path)
         assert match is not None
-        model = unquote(match["model"])
         try:
-            body = request.json
+            return unquote(match["model"]), request.json
         except ValueError:
             raise _Invalid("Malformed input request, please reformat your input and try again.") from None
-        validate_converse(body, model)
-        return self.info(body, model, match["op"] == "converse-stream")
 
     def info(self, body: dict[str, Any], model: str, stream: bool) -> RequestInfo:
         texts = [_text_of(body.get("system") or [])]
@@ -390,15 +394,7 @@ class BedrockCountWire(BedrockConverseWire):
         return method == "POST" and _COUNT_PATH.search(path) is not None
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
-        if sigv4_problem(request):
-            raise ValueError("unauthenticated")
-        match = _COUNT_PATH.search(request.path)
-        assert match is not None
-        model = unquote(match["model"])
-        try:
-            body = request.json
-        except ValueError:
-            raise _Invalid("Malformed input request, please reformat your input and try again.") from None
+        model, body = self.signed_body(request, _COUNT_PATH)
         _check(isinstance(body, dict), "The request body must be a JSON object.")
         _validate_shape({**body, "modelId": model}, "CountTokens")
         _check(not _INFERENCE_PROFILE.match(model), "The provided model doesn't support counting tokens.")

@@ -849,6 +849,16 @@ _GENERATE_REQUEST_FIELDS = {
 }
 
 
+def _count_request(request: RecordedRequest) -> tuple[str, dict[str, Any]]:
+    """``(model, JSON object body)`` of a ``…/models/{model}:countTokens`` request."""
+    try:
+        body = request.json
+    except ValueError:
+        raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
+    _check(isinstance(body, dict), "Invalid JSON payload received. Expected an object.")
+    return request.path.rsplit("/models/", 1)[1].split(":")[0], body
+
+
 def _count_answer(reply: Reply, info: RequestInfo, **extra: Any) -> dict[str, Any]:
     """A countTokens answer: the prompt as generateContent would bill it."""
     count = reply.prompt_tokens if reply.prompt_tokens is not None else max(1, prompt_tokens(info))
@@ -865,12 +875,7 @@ class GeminiCountWire(GeminiWire):
         return method == "POST" and "/publishers/" not in path and bool(re.search(r"/models/[^/]+:countTokens$", path))
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
-        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
-        try:
-            body = request.json
-        except ValueError:
-            raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
-        _check(isinstance(body, dict), "Invalid JSON payload received. Expected an object.")
+        model, body = _count_request(request)
         _unknown(body, {"contents", "generateContentRequest"}, "")
         inner = _get(body, "generateContentRequest")
         if inner is not None:
@@ -897,12 +902,7 @@ class VertexGeminiCountWire(VertexGeminiWire):
         return method == "POST" and bool(re.search(r"/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/]+:countTokens$", path))
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
-        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
-        try:
-            body = request.json
-        except ValueError:
-            raise _Invalid("Invalid JSON payload received. Unexpected token.") from None
-        _check(isinstance(body, dict), "Invalid JSON payload received. Expected an object.")
+        model, body = _count_request(request)
         _unknown(body, {"model", "instances", "contents", "systemInstruction", "tools", "generationConfig"}, "")
         validate_request({k: v for k, v in body.items() if k != "model"}, model)
         return self.info(body, model, False)
