@@ -158,7 +158,9 @@ def check_anthropic_output_config(body: dict[str, Any], model: str | None) -> No
     for key in fmt:
         _check(key in ("type", "schema"), f"output_config.format.{key}: Extra inputs are not permitted")
     if model is not None:
-        _check(catalogue_capability(model) in (None, "json_schema"), f"'{model}' does not support output_config.format (structured outputs)")
+        _check(
+            catalogue_capability(model) in (None, "json_schema"), f"'{model}' does not support output_config.format (structured outputs)"
+        )
     check_anthropic_schema(fmt.get("schema"), "output_config.format.schema")
     messages = body.get("messages") or []
     _check(
