@@ -358,7 +358,7 @@ def test_anthropic_refuses_output_format_on_a_model_without_it(fake_llm_server):
     data["backends"]["anthropic"]["models"] = {"claude-opus-4-1": {"structured_output": "json_schema"}}  # a wrong setting
     settings.load(data)
     try:
-        with pytest.raises(BadRequestError, match="does not support output_config.format"):
+        with pytest.raises(BadRequestError, match=r"does not support output_config\.format"):
             create_chat_client(BackendType.Anthropic, model="claude-opus-4-1").create_completion(USER, response_format=City)
     finally:
         settings.reset()
