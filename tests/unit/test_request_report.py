@@ -107,7 +107,9 @@ def test_the_report_names_the_endpoint_that_answered_after_failover(fake_llm_ser
         {"id": "first", "api_base": fake_llm_server.url("/v1"), "api_key": FAKE_KEY, "priority": 0},
         {"id": "second", "api_base": fake_llm_server.url("/v1"), "api_key": FAKE_KEY, "priority": 1},
     ]
-    settings.load({"VERSION": "2", "endpoints": endpoints, "backends": {"openai": {"models": {"gpt-4o": {"endpoints": ["first", "second"]}}}}})
+    settings.load(
+        {"VERSION": "2", "endpoints": endpoints, "backends": {"openai": {"models": {"gpt-4o": {"endpoints": ["first", "second"]}}}}}
+    )
     try:
         fake_llm_server.enqueue(Reply.error(500, "boom"), Reply(content="ok"))
         reply = create_chat_client(BackendType.OpenAI, model="gpt-4o").create_completion(USER)

@@ -212,9 +212,9 @@ def check_converse_output_config(body: dict[str, Any], model: str) -> None:
     if config is None:
         return
     _check(isinstance(config, dict) and set(config) <= {"textFormat"}, "outputConfig: only textFormat is supported")
-    fmt = config.get("textFormat")
+    fmt: Any = config.get("textFormat")
     _check(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "outputConfig.textFormat.type: Value must be json_schema")
-    definition = (fmt.get("structure") or {}).get("jsonSchema")
+    definition: Any = (fmt.get("structure") or {}).get("jsonSchema")
     _check(isinstance(definition, dict), "outputConfig.textFormat.structure: exactly one member (jsonSchema) must be set")
     _check(isinstance(definition.get("schema"), str), "outputConfig.textFormat.structure.jsonSchema.schema: must be a string")
     try:
