@@ -408,3 +408,15 @@ def test_bad_response_formats_are_refused_before_sending(bad, match, fake_settin
     with pytest.raises(InvalidRequestError, match=match):
         create_chat_client(BackendType.OpenAI, model="gpt-4o").create_completion(USER, response_format=bad)
     assert fake_llm_server.requests == []
+
+
+def test_the_readme_example_runs(fake_settings, fake_llm_server):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "response_format=City" in b]
+    fake_llm_server.enqueue(Reply(content='{"name": "Paris", "population": 2100000}'))
+    scope = {"client": create_chat_client(BackendType.OpenAI, model="gpt-4o")}
+    exec(compile(example, "README.md", "exec"), scope)
+    assert scope["reply"].parsed.population == 2100000
