@@ -420,3 +420,35 @@ def test_the_readme_example_runs(fake_settings, fake_llm_server):
     scope = {"client": create_chat_client(BackendType.OpenAI, model="gpt-4o")}
     exec(compile(example, "README.md", "exec"), scope)
     assert scope["reply"].parsed.population == 2100000
+
+
+# -- unsupported options, per protocol ------------------------------------------------------------
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}
+# protocol → (options one of them cannot take, that option, the field it must not reach)
+DROPPABLE = {
+    "openai": ({"thinking": True}, "thinking", "thinking"),
+    "azure": ({"thinking": True}, "thinking", "thinking"),
+    "anthropic": ({"thinking": True, "temperature": 0.5}, "temperature", "temperature"),
+    "vertex-claude": ({"thinking": True, "temperature": 0.5}, "temperature", "temperature"),
+    "gemini": ({"tools": [TOOL], "parallel_tool_calls": False}, "parallel_tool_calls", "parallel_tool_calls"),
+    "vertex-gemini": ({"tools": [TOOL], "parallel_tool_calls": False}, "parallel_tool_calls", "parallel_tool_calls"),
+    "bedrock": ({"tools": [TOOL], "parallel_tool_calls": False}, "parallel_tool_calls", "parallel_tool_calls"),
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_each_protocol_reports_and_honours_unsupported(route, route_client, fake_llm_server):
+    from vv_llm.errors import UnsupportedOptionError, UnsupportedOptionWarning
+
+    options, dropped, field = DROPPABLE[route]
+    client = route_client(route)
+    with pytest.warns(UnsupportedOptionWarning, match=dropped):
+        reply = client.create_completion(USER, **options)
+    assert reply.request_report.options[dropped].status == "dropped" and field not in json.dumps(chat_body(fake_llm_server))
+    sent = len(fake_llm_server.requests)
+    with pytest.raises(UnsupportedOptionError) as caught:
+        client.create_completion(USER, unsupported="error", **options)
+    assert list(caught.value.options) == [dropped] and len(fake_llm_server.requests) == sent
+    stream = client.create_stream(USER, unsupported="drop", **options)
+    consume(stream)
+    assert stream.message.request_report.options[dropped].status == "dropped"

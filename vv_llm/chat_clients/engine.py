@@ -239,16 +239,16 @@ class CallEngine:
             # With somewhere else to go, a full endpoint is skipped rather than waited for.
             elsewhere = gate.active and any(e.id not in tried and e is not endpoint for e in endpoints)
             try:
+                call.params.model_id = endpoint.model_id
+                params = call.params
+                if call.options is not None:  # before a rate-limit slot is taken: it may refuse the call
+                    shaped = shape_call(call.options, params, adapter, endpoint, call.resolved, tried)
+                    params = shaped.params
                 if gate.active:
                     ticket = yield from gate.acquire(endpoint, call, wait=not elsewhere)
                 if adapter.refresh_due():
                     yield Blocking(adapter.refresh)
                 timeouts, clamped = self._attempt_timeouts(call, endpoint)
-                call.params.model_id = endpoint.model_id
-                params = call.params
-                if call.options is not None:
-                    shaped = shape_call(call.options, params, adapter, endpoint, call.resolved, tried)
-                    params = shaped.params
                 request = adapter.build_request(params)
                 if not stream:
                     response = yield Send(request, timeouts, endpoint.endpoint.proxy)
