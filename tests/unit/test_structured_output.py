@@ -452,3 +452,17 @@ def test_each_protocol_reports_and_honours_unsupported(route, route_client, fake
     stream = client.create_stream(USER, unsupported="drop", **options)
     consume(stream)
     assert stream.message.request_report.options[dropped].status == "dropped"
+
+
+def test_an_old_azure_api_version_gets_json_mode(route_client, fake_llm_server):
+    from vv_llm.settings import settings as global_settings
+
+    route_client("azure")
+    data = global_settings.model.model_dump(mode="json")
+    data["endpoints"][0]["api_version"] = "2024-02-01"
+    data["endpoints"][0]["api_key"] = FAKE_KEY
+    global_settings.load(data)
+    fake_llm_server.enqueue(Reply(content=PARIS))
+    reply = create_chat_client(BackendType.OpenAI, model="gpt-4o").create_completion(USER, response_format=City)
+    assert chat_body(fake_llm_server)["response_format"] == {"type": "json_object"} and reply.parsed.name == "Paris"
+    assert reply.request_report.structured_output == "json_object"

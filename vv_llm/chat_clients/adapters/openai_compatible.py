@@ -20,6 +20,8 @@ from vv_llm.types.messages import (
 )
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+AZURE_JSON_SCHEMA_API_VERSION = "2024-08-01"
+"""The first Azure OpenAI API version with ``response_format`` json_schema (older ones: JSON mode only)."""
 
 # Backends that accept ``stream_options: {"include_usage": true}``; the others report usage in
 # their last chunk on their own (or not at all) and some reject unknown parameters.
@@ -90,6 +92,8 @@ class OpenAICompatibleAdapter(Adapter):
         headers = {"content-type": "application/json", "accept": "application/json"}
         if setting.is_azure:
             version = setting.api_version or AZURE_DEFAULT_API_VERSION
+            if version < AZURE_JSON_SCHEMA_API_VERSION:  # ISO dates compare as strings
+                self.structured_formats = frozenset({"json_object"})
             self._url_template = f"{endpoint.api_base}/openai/deployments/{{model}}/chat/completions?api-version={version}"
             if key:
                 headers["api-key"] = key
