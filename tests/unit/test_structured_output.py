@@ -466,3 +466,17 @@ def test_an_old_azure_api_version_gets_json_mode(route_client, fake_llm_server):
     reply = create_chat_client(BackendType.OpenAI, model="gpt-4o").create_completion(USER, response_format=City)
     assert chat_body(fake_llm_server)["response_format"] == {"type": "json_object"} and reply.parsed.name == "Paris"
     assert reply.request_report.structured_output == "json_object"
+
+
+def test_the_catalogue_records_a_mechanism_for_every_backend_and_model():
+    from vv_llm.chat_clients.structured import MECHANISMS, capability
+    from vv_llm.settings.catalogue import catalogue
+    from vv_llm.settings.schema import ModelSetting
+
+    for name, entry in catalogue()["backends"].items():
+        assert entry["structured_output"] in MECHANISMS, name
+        for model, data in entry["models"].items():
+            setting = ModelSetting.model_validate({k: v for k, v in data.items() if k not in ("tokenizer", "token_scale")})
+            assert capability(setting, entry["structured_output"]) in MECHANISMS, (name, model)
+    assert catalogue()["backends"]["deepseek"]["structured_output"] == "json_object"
+    assert catalogue()["backends"]["anthropic"]["models"]["claude-opus-4-1"]["structured_output"] == "tool"
