@@ -167,4 +167,6 @@ def _enforce(policy: str, dropped: dict[str, str], report: RequestReport) -> Non
             request_report=report,
         )
     if policy == "warn":
-        warnings.warn(f"{where}: dropped {listed}", UnsupportedOptionWarning, stacklevel=6)
+        warnings.warn(
+            f"{where}: dropped {listed} (unsupported='drop' silences this, 'error' refuses)", UnsupportedOptionWarning, stacklevel=6
+        )
