@@ -37,6 +37,7 @@ PROVIDER_OPTIONS = (
 """Call options that reach the provider (timeouts, deadline, retries and context control are ours)."""
 UNSUPPORTED_POLICIES = ("warn", "error", "drop")
 _CLEARED: dict[str, Any] = {"prompt_cache": False}
+_SENT = OptionReport("sent")
 
 
 @dataclass(slots=True)
@@ -108,8 +109,8 @@ def shape_call(
     for name in options.given:
         if name == "response_format" and plan is not None:
             target = plan.describe(adapter, params)
-            status = "sent" if target == "response_format" and plan.spec.model is None else "mapped"
-            fates[name] = OptionReport.model_construct(status=status, to=None if status == "sent" else target, reason=None)
+            sent_as_is = target == "response_format" and plan.spec.model is None
+            fates[name] = _SENT if sent_as_is else OptionReport("mapped", target)
             continue
         status, detail = adapter.option_fate(name, params)
         if name == "max_tokens" and status != "dropped" and params.max_tokens != options.requested_max_tokens:
@@ -122,7 +123,7 @@ def shape_call(
         fates[key] = _fate(status, detail)
         if status == "dropped":
             dropped[key] = detail or "not supported"
-    report = RequestReport.model_construct(
+    report = RequestReport(
         backend=resolved.backend.value,
         model=resolved.name,
         model_id=params.model_id,
@@ -144,10 +145,10 @@ def _given(value: Any) -> bool:
 
 def _fate(status: str, detail: str | None) -> OptionReport:
     if status == "mapped":
-        return OptionReport.model_construct(status="mapped", to=detail, reason=None)
+        return OptionReport("mapped", to=detail)
     if status == "dropped":
-        return OptionReport.model_construct(status="dropped", to=None, reason=detail)
-    return OptionReport.model_construct(status="sent", to=None, reason=None)
+        return OptionReport("dropped", reason=detail)
+    return _SENT
 
 
 def _without(params: CallParams, dropped: dict[str, str]) -> CallParams:

@@ -2,22 +2,21 @@
 
 Every reply (plain, a stream's final message) and every error raised by a call carries one: the
 endpoint that answered after failover, the model id sent, and for each option the caller gave
-whether it was sent as is, mapped (to what) or dropped (why).
+whether it was sent as is, mapped (to what) or dropped (why). Plain dataclasses: one is built for
+every call, so they cost next to nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 OptionStatus = Literal["sent", "mapped", "dropped"]
 
 
-class OptionReport(BaseModel):
+@dataclass(frozen=True, slots=True)
+class OptionReport:
     """What became of one option."""
-
-    model_config = ConfigDict(extra="ignore")
 
     status: OptionStatus
     to: str | None = None
@@ -32,11 +31,18 @@ class OptionReport(BaseModel):
             return f"dropped ({self.reason})"
         return "sent"
 
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status}
+        if self.to is not None:
+            data["to"] = self.to
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
 
-class RequestReport(BaseModel):
+
+@dataclass(slots=True)
+class RequestReport:
     """What was sent for one call, as the endpoint that answered (or failed last) received it."""
-
-    model_config = ConfigDict(extra="ignore")
 
     backend: str
     model: str
@@ -46,11 +52,11 @@ class RequestReport(BaseModel):
     endpoint_id: str
     provider: str
     """The protocol spoken: openai, azure, anthropic, gemini, vertex, bedrock, deepseek, ..."""
-    failed_over: list[str] = Field(default_factory=list)
+    failed_over: list[str] = field(default_factory=list)
     """Endpoints tried before this one, in order (they failed with a retryable error)."""
     structured_output: str | None = None
     """How ``response_format`` was carried out: json_schema, json_object, tool or instruction."""
-    options: dict[str, OptionReport] = Field(default_factory=dict)
+    options: dict[str, OptionReport] = field(default_factory=dict)
 
     @property
     def dropped(self) -> dict[str, OptionReport]:
@@ -72,4 +78,15 @@ class RequestReport(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without empty fields (what the playground stores in history)."""
-        return self.model_dump(mode="json", exclude_none=True)
+        data: dict[str, Any] = {
+            "backend": self.backend,
+            "model": self.model,
+            "model_id": self.model_id,
+            "endpoint_id": self.endpoint_id,
+            "provider": self.provider,
+            "failed_over": list(self.failed_over),
+        }
+        if self.structured_output is not None:
+            data["structured_output"] = self.structured_output
+        data["options"] = {name: fate.to_dict() for name, fate in self.options.items()}
+        return data
