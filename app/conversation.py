@@ -194,6 +194,7 @@ def restored_state(result: Any, tool_calls: list[dict[str, Any]], reply: dict[st
         ttft=result.ttft_s,
         total=result.total_s,
         reply=reply,
+        request_report=json.loads(result.parameters or "{}").get("request_report"),
     )
 
 

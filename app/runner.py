@@ -71,6 +71,8 @@ class ColumnState:
     """``time.monotonic()`` at start (for the live elapsed time)."""
     reply: dict[str, Any] | None = None
     """The assistant message to continue the conversation with (None if nothing arrived)."""
+    request_report: dict[str, Any] | None = None
+    """What the provider received (``RequestReport.to_dict()``): endpoint, model id, option fates."""
 
     @property
     def finished(self) -> bool:
@@ -99,6 +101,12 @@ class RunRecorder(Protocol):
     def column_progress(self, run: CompareRun, index: int, state: ColumnState) -> None: ...
     def column_finished(self, run: CompareRun, index: int, state: ColumnState) -> None: ...
     def run_finished(self, run: CompareRun) -> None: ...
+
+
+def _report(source: Any) -> dict[str, Any] | None:
+    """The request report a reply or an error carries, JSON-ready."""
+    report = getattr(source, "request_report", None)
+    return report.to_dict() if report is not None else None
 
 
 def _merge_tool_deltas(calls: list[dict[str, Any]], deltas: Any) -> None:
@@ -249,12 +257,14 @@ class CompareRun:
                 state.error_type = type(exc).__name__
                 state.error_message = self._scrub(str(exc))
                 state.endpoint_id = state.endpoint_id or exc.endpoint_id
+                state.request_report = _report(exc) or state.request_report
         except Exception as exc:
             with self._lock:
                 state.status = ERROR
                 state.error_type = type(exc).__name__
                 state.error_message = self._scrub(str(exc)) or type(exc).__name__
                 state.endpoint_id = getattr(exc, "endpoint_id", None)
+                state.request_report = _report(exc)
         finally:
             if stream is not None:
                 try:
@@ -293,5 +303,6 @@ class CompareRun:
                 state.usage = message.usage.model_dump()
             state.finish_reason = message.finish_reason
             state.endpoint_id = message.endpoint_id
+            state.request_report = _report(message) or state.request_report
             if status == DONE:
                 state.reply = message.to_openai_message()

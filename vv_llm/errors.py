@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vv_llm.types.messages import ChatCompletionMessage
+    from vv_llm.types.report import RequestReport
 
 
 class VVLLMError(Exception):
     """Base class of every vv-llm error."""
+
+    request_report: RequestReport | None = None
+    """What was sent (endpoint, model id, each option's fate), when the error arose from a call."""
 
 
 class SettingsError(VVLLMError, ValueError):
@@ -32,6 +36,42 @@ class UnknownModelError(VVLLMError, LookupError):
 
 class InvalidRequestError(VVLLMError, ValueError):
     """The call's arguments are wrong before anything is sent (empty messages, bad image, ...)."""
+
+
+class UnsupportedOptionError(InvalidRequestError):
+    """An option the backend or model cannot take, with ``unsupported="error"`` (nothing was sent).
+
+    ``options`` maps each refused option to the reason; ``request_report`` says the rest."""
+
+    def __init__(self, message: str, *, options: dict[str, str], request_report: RequestReport | None = None):
+        self.options = options
+        self.request_report = request_report
+        super().__init__(message)
+
+
+class UnsupportedOptionWarning(UserWarning):
+    """An option was dropped because the backend or model cannot take it (``unsupported="warn"``)."""
+
+
+class StructuredOutputError(VVLLMError, ValueError):
+    """The answer to a ``response_format`` call is not valid JSON, or does not match the schema or
+    pydantic model. ``raw`` keeps the text as received; ``message`` the whole reply; ``errors``
+    lists ``(path, problem)`` pairs from validation."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str | None,
+        reply: ChatCompletionMessage | None = None,
+        errors: list[tuple[str, str]] | None = None,
+        request_report: RequestReport | None = None,
+    ):
+        self.raw = raw
+        self.reply = reply
+        self.errors = errors or []
+        self.request_report = request_report
+        super().__init__(message)
 
 
 class ProviderError(VVLLMError):

@@ -162,6 +162,8 @@ class HistoryStore:
             result.reasoning_tokens = state.usage.get("reasoning_tokens")
         result.usage_estimated = state.usage_estimated
         result.ttft_s = state.ttft
+        if state.request_report is not None:  # kept in the row's parameters JSON: no schema change
+            result.parameters = _dumps({**json.loads(result.parameters or "{}"), "request_report": state.request_report})
 
     def column_progress(self, run: CompareRun, index: int, state: ColumnState) -> None:
         with self.session() as s:

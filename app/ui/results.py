@@ -15,6 +15,7 @@ from app import formatting as fmt
 from app.conversation import message_text
 from app.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
 from app.ui.common import md_escape
+from app.ui.request_report import request_report_popover
 
 BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "primary"]
 STATUS: dict[str, tuple[str, BadgeColor, str]] = {
@@ -116,3 +117,4 @@ def render_column(
             st.warning("Interrupted — this stream never finished.", icon=":material/warning:")
         if state.endpoint_id and state.finished:
             st.caption(f"via endpoint `{state.endpoint_id}`" + (f" · finish: {state.finish_reason}" if state.finish_reason else ""))
+        request_report_popover(state.request_report if state.finished else None)

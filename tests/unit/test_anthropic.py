@@ -341,11 +341,14 @@ def test_stop_reasons(client, fake_llm_server, finish, expected):
     assert body_of(fake_llm_server)["stop_sequences"] == ["END"]
 
 
-def test_response_format_becomes_an_instruction(client, fake_llm_server):
-    client.create_completion([{"role": "system", "content": "Be terse."}, *USER], response_format={"type": "json_object"})
+def test_json_object_is_a_forced_tool_call(client, fake_llm_server):
+    """Anthropic has no JSON mode: a free-form object comes back as a forced tool call's input."""
+    reply = client.create_completion([{"role": "system", "content": "Be terse."}, *USER], response_format={"type": "json_object"})
     body = body_of(fake_llm_server)
-    assert body["system"].startswith("Be terse.\n\n") and "JSON object" in body["system"]
-    assert "response_format" not in body
+    assert body["tool_choice"] == {"type": "tool", "name": "response"}
+    assert body["tools"][0]["input_schema"] == {"type": "object"} and "response_format" not in body
+    assert isinstance(reply.parsed, dict) and reply.tool_calls is None and reply.finish_reason == "stop"
+    assert reply.request_report.structured_output == "tool"
 
 
 def test_extra_parameters_pass_through(client, fake_llm_server):

@@ -356,7 +356,7 @@ def test_inference_options_and_model_parameters(client, fake_llm_server):
     body = body_of(fake_llm_server)
     assert body["inferenceConfig"] == {"maxTokens": 321, "topP": 0.9, "stopSequences": ["END"]}
     assert body["additionalModelRequestFields"] == {"top_k": 40}
-    assert "JSON object" in body["system"][0]["text"]
+    assert body["toolConfig"]["toolChoice"] == {"tool": {"name": "response"}}  # Converse has no JSON mode: a forced tool
 
 
 def test_other_converse_models(fake_llm_server):

@@ -126,7 +126,12 @@ def test_response_format_json_schema(client, fake_llm_server):
     reply = client.create_completion(
         USER, response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}
     )
-    assert json.loads(reply.content) == {"answer": 42}
+    assert json.loads(reply.content) == {"answer": 42} == reply.parsed
+    assert body(fake_llm_server)["generationConfig"] == {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    fake_llm_server.enqueue(Reply(content='{"answer": 42}'))
+    client.create_completion(
+        USER, model="gemini-2.0-flash", response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}}
+    )
     assert body(fake_llm_server)["generationConfig"] == {
         "responseMimeType": "application/json",
         "responseSchema": {"type": "OBJECT", "properties": {"answer": {"type": "INTEGER"}}, "required": ["answer"]},

@@ -32,6 +32,7 @@ _OPTION_NAMES = (
     "max_retries",
     "extra_body",
     "extra_headers",
+    "unsupported",
 )
 
 
@@ -107,7 +108,7 @@ class ChatClient(_ClientBase):
         max_tokens: int | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: Any = None,
-        response_format: dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
         stop: str | list[str] | None = None,
         top_p: float | None = None,
         thinking: bool | dict[str, Any] | None = None,
@@ -119,6 +120,7 @@ class ChatClient(_ClientBase):
         max_retries: int | None = None,
         extra_body: dict[str, Any] | None = None,
         extra_headers: dict[str, str] | None = None,
+        unsupported: Literal["warn", "error", "drop"] | None = None,
         **kwargs: Any,
     ) -> ChatCompletionMessage | ChatStream:
         """Send ``messages`` (OpenAI format) and return the reply, or a :class:`ChatStream` with ``stream=True``.
@@ -126,7 +128,9 @@ class ChatClient(_ClientBase):
         ``timeout``: seconds for each connect/read (or a ``(connect, read)`` pair); ``deadline``: seconds
         the whole call may take, retries and rate-limit waits included (no read waits past it; a
         stream it cuts after output raises PartialStreamError); ``max_retries``: retries after a
-        backoff (failing over to another endpoint is free).
+        backoff (failing over to another endpoint is free). ``response_format``: OpenAI's json_schema /
+        json_object dict or a pydantic model class (→ ``reply.parsed``); ``unsupported``: what to do with
+        options the backend cannot take — ``"warn"`` (default), ``"error"`` or ``"drop"`` (see ``reply.request_report``).
         """
         given = locals()
         options = self._options({name: given[name] for name in _OPTION_NAMES}, kwargs)
@@ -173,7 +177,7 @@ class AsyncChatClient(_ClientBase):
         max_tokens: int | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: Any = None,
-        response_format: dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
         stop: str | list[str] | None = None,
         top_p: float | None = None,
         thinking: bool | dict[str, Any] | None = None,
@@ -185,6 +189,7 @@ class AsyncChatClient(_ClientBase):
         max_retries: int | None = None,
         extra_body: dict[str, Any] | None = None,
         extra_headers: dict[str, str] | None = None,
+        unsupported: Literal["warn", "error", "drop"] | None = None,
         **kwargs: Any,
     ) -> ChatCompletionMessage | AsyncChatStream:
         """Send ``messages`` and return the reply, or an :class:`AsyncChatStream` with ``stream=True``."""

@@ -16,6 +16,7 @@ from vv_llm.chat_clients.adapters import adapter_for
 from vv_llm.chat_clients.adapters.base import Adapter, CallParams
 from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
 from vv_llm.chat_clients.messages import has_images, prepare_messages
+from vv_llm.chat_clients.shaping import CallOptions, Shaped, call_options, shape_call
 from vv_llm.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -49,6 +50,8 @@ class PreparedCall:
     """Messages that context control dropped to fit the window, if any."""
     retry: RetryPolicy | None = None
     """Per-call retry policy (``max_retries``); None → the settings'."""
+    options: CallOptions | None = None
+    """The caller's provider options and response_format, shaped per endpoint (``shaping``)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class OpenedStream:
     first: list[ChatCompletionDeltaMessage]
     adapter: Adapter
     ticket: Any
+    shaped: Shaped | None = None
 
 
 class CallEngine:
@@ -194,6 +198,7 @@ class CallEngine:
             timeouts=self._call_timeouts(timeout) if timeout is not None else None,
             trimmed=trimmed,
             retry=retry,
+            options=call_options(options, resolved),
         )
 
     def _call_timeouts(self, timeout: Any) -> Timeouts:
@@ -230,16 +235,21 @@ class CallEngine:
             adapter = self.adapter(endpoint)
             ticket = None
             clamped = False
+            shaped = None
             # With somewhere else to go, a full endpoint is skipped rather than waited for.
             elsewhere = gate.active and any(e.id not in tried and e is not endpoint for e in endpoints)
             try:
+                call.params.model_id = endpoint.model_id
+                params = call.params
+                if call.options is not None:  # before a rate-limit slot is taken: it may refuse the call
+                    shaped = shape_call(call.options, params, adapter, endpoint, call.resolved, tried)
+                    params = shaped.params
                 if gate.active:
                     ticket = yield from gate.acquire(endpoint, call, wait=not elsewhere)
                 if adapter.refresh_due():
                     yield Blocking(adapter.refresh)
                 timeouts, clamped = self._attempt_timeouts(call, endpoint)
-                call.params.model_id = endpoint.model_id
-                request = adapter.build_request(call.params)
+                request = adapter.build_request(params)
                 if not stream:
                     response = yield Send(request, timeouts, endpoint.endpoint.proxy)
                     if response.status >= 400:
@@ -248,16 +258,24 @@ class CallEngine:
                     message.trimmed_messages = call.trimmed
                     yield from gate.finish(ticket, message.usage)
                     cooldowns.recovered(endpoint.id)
+                    if shaped is not None:
+                        message.request_report = shaped.report
+                        if shaped.plan is not None:
+                            shaped.plan.finish(message)
                     return message
                 opened: OpenedResponse = yield Open(request, timeouts, endpoint.endpoint.proxy)
                 if opened.status >= 400:
                     raise adapter.error_from_response(opened)  # type: ignore[arg-type]
                 decoder = adapter.stream_decoder()
+                if shaped is not None and shaped.plan is not None and shaped.plan.mechanism == "tool":
+                    from vv_llm.chat_clients.structured import ToolAsContent
+
+                    decoder = ToolAsContent(decoder, shaped.plan)
                 first = yield ReadFirst(opened, decoder)
                 if not decoder.done and not _has_output(first):
                     raise APIConnectionError("the stream ended before any output")
                 cooldowns.recovered(endpoint.id)
-                return OpenedStream(opened, decoder, first, adapter, ticket)
+                return OpenedStream(opened, decoder, first, adapter, ticket, shaped)
             except RateLimited:
                 if ticket is not None or not elsewhere:
                     raise
@@ -266,6 +284,8 @@ class CallEngine:
                 if ticket is not None:
                     ticket.release()
                 self._annotate(error, adapter, endpoint)
+                if shaped is not None:
+                    error.request_report = shaped.report
                 if error.status is None and isinstance(error, APITimeoutError) and clamped:
                     error.message += " (the call's deadline was reached)"
                     raise

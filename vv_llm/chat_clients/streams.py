@@ -27,18 +27,29 @@ class _StreamState:
         self._call = call
         self._acc: StreamAccumulator | None = None
         self._opened: OpenedStream | None = None
+        self._final: ChatCompletionMessage | None = None
         self.trimmed_messages = call.trimmed
 
     @property
     def message(self) -> ChatCompletionMessage:
-        """Everything received so far, as one message (complete once iteration ends)."""
+        """Everything received so far, as one message (complete once iteration ends; with
+        ``response_format``, the final message carries ``parsed``)."""
+        if self._final is not None:
+            return self._final
         if self._acc is None:
             from vv_llm.types.messages import ChatCompletionMessage
 
             return ChatCompletionMessage(trimmed_messages=self.trimmed_messages)
         message = self._acc.message()
         message.trimmed_messages = self.trimmed_messages
+        message.request_report = self.request_report
         return message
+
+    @property
+    def request_report(self) -> Any:
+        """What the provider received (endpoint, model id, each option's fate), once the stream opened."""
+        shaped = self._opened.shaped if self._opened else None
+        return shaped.report if shaped is not None else None
 
     @property
     def endpoint_id(self) -> str | None:
@@ -66,18 +77,24 @@ class _StreamState:
             **info,
         )
         partial.redact(secrets)
+        partial.request_report = self.request_report
         return partial
 
     def _finish(self) -> None:
         assert self._opened is not None and self._acc is not None
         if not self._opened.decoder.done:
             adapter = self._opened.adapter
-            raise PartialStreamError(
+            error = PartialStreamError(
                 f"stream ended before the provider finished it (after {self._acc.chunks} chunks); partial output kept",
                 partial=self._acc.message(),
                 provider=adapter.provider,
                 endpoint_id=adapter.endpoint.id,
             )
+            error.request_report = self.request_report
+            raise error
+        shaped = self._opened.shaped
+        if shaped is not None and shaped.plan is not None:
+            self._final = shaped.plan.finish(self.message)  # raises StructuredOutputError, the raw text kept
 
 
 class ChatStream(_StreamState):

@@ -130,6 +130,10 @@ class ModelSetting(_Strict):
     response_format_available: bool | None = None
     native_multimodal: bool | None = None
     reasoning: bool | None = None
+    structured_output: Literal["json_schema", "json_object", "tool", "instruction"] | None = None
+    """How the model takes ``response_format``: ``json_schema`` (the provider's native schema-constrained
+    output), ``json_object`` (JSON mode only; the schema goes in an instruction), ``tool`` (a forced tool
+    call) or ``instruction`` (a system instruction). The reply is validated locally whatever the mechanism."""
     adaptive_thinking: bool | None = None
     """Thinking is asked for as Anthropic's ``{"type": "adaptive"}`` plus an effort (Claude 4.6 and
     later; Opus 4.7 and the 5.x models accept nothing else)."""

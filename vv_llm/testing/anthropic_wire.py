@@ -97,12 +97,19 @@ COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice",
 """What ``/v1/messages/count_tokens`` accepts; anything else (max_tokens, stream, sampling) is refused."""
 
 
-def validate_messages_body(body: Any, *, need_model: bool = True, count_fields: frozenset[str] | None = None) -> None:
+def validate_messages_body(
+    body: Any, *, need_model: bool = True, count_fields: frozenset[str] | None = None, model: str | None = None
+) -> None:
     """Raise ValueError with the real API's wording for a body api.anthropic.com rejects
-    (``count_fields``: a count-tokens body, which has no max_tokens and only those fields)."""
+    (``count_fields``: a count-tokens body, which has no max_tokens and only those fields;
+    ``model``: the model named in the URL, on Vertex)."""
     _check(isinstance(body, dict), "request body must be a JSON object")
     if need_model:
         _check(bool(body.get("model")), "model: Field required")
+    if count_fields is None:
+        from vv_llm.testing.structured_rules import check_anthropic_output_config
+
+        check_anthropic_output_config(body, model or body.get("model"))
     if count_fields is not None:
         for name in body:
             _check(name in count_fields, f"{name}: Extra inputs are not permitted")
@@ -469,10 +476,10 @@ class VertexAnthropicWire(AnthropicWire):
     def parse(self, request: RecordedRequest) -> RequestInfo:
         body = self.vertex_body(request)
         _check("model" not in body, "model: Extra inputs are not permitted")
-        validate_messages_body(body, need_model=False)
+        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
+        validate_messages_body(body, need_model=False, model=model)
         streaming = request.path.endswith(":streamRawPredict")
         _check(bool(body.get("stream")) == streaming, "stream must be true with :streamRawPredict and absent with :rawPredict")
-        model = request.path.rsplit("/models/", 1)[1].split(":")[0]
         return self.info(body, model, streaming)
 
     def vertex_body(self, request: RecordedRequest) -> dict[str, Any]:

@@ -136,6 +136,9 @@ def validate_converse(body: Any, model: str) -> None:
     """Raise ValueError with Bedrock's wording for a Converse body the service rejects."""
     _check(isinstance(body, dict), "The request body must be a JSON object.")
     _validate_shape({**body, "modelId": model})
+    from vv_llm.testing.structured_rules import check_converse_output_config
+
+    check_converse_output_config(body, model)
     messages = body.get("messages") or []
     _check(bool(messages), "The messages field is required and must not be empty.")
     _check(

@@ -363,6 +363,9 @@ def _validate_generation_config(config: Any) -> None:
         _check(budget is None or (isinstance(budget, int) and budget >= -1), "thinking_budget must be -1 (dynamic), 0 or positive")
     temperature = config.get("temperature")
     _check(temperature is None or 0 <= temperature <= 2, "* GenerateContentRequest.generation_config.temperature: must be in [0, 2]\n")
+    from vv_llm.testing.structured_rules import check_gemini_json_schema
+
+    check_gemini_json_schema(config)
     schema = _get(config, "responseSchema")
     if schema is not None:
         _check(

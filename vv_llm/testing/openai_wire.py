@@ -13,6 +13,7 @@ from typing import Any
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
 from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
+from vv_llm.testing.structured_rules import check_openai_response_format
 
 _FINGERPRINT = "fp_vvllmfake0"
 
@@ -49,6 +50,7 @@ class OpenAIWire(WireProtocol):
             model = request.path.split("/openai/deployments/")[1].split("/")[0]
         if not model:
             raise ValueError("you must provide a model parameter")
+        check_openai_response_format(body, model)
         texts = []
         last_user = ""
         for message in body["messages"]:

@@ -137,8 +137,18 @@ def count_tokens(text: str, model: str) -> int:
 
 
 def echo_responder(info: RequestInfo) -> Reply:
-    """Default reply: a short deterministic answer quoting the prompt."""
+    """Default reply: a short deterministic answer quoting the prompt (JSON that fits the schema when
+    the request asks for structured output)."""
     said = info.last_user_text.strip().replace("\n", " ")
     if len(said) > 80:
         said = said[:77] + "..."
+    from vv_llm.testing.structured_reply import sample, structured_request
+
+    wanted = structured_request(info.protocol, info.body)
+    if wanted is not None:
+        schema, tool = wanted
+        value = sample(schema, said) if schema else {"answer": said}
+        if tool:
+            return Reply(tool_calls=[ToolCallSpec(tool, value)])
+        return Reply(content=json.dumps(value, ensure_ascii=False))
     return Reply(content=f"This is the vv-llm fake {info.protocol} server answering {info.model}. You said: {said}")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         ToolCallDelta,
         Usage,
     )
+    from vv_llm.types.report import OptionReport, RequestReport
 
 __all__ = [
     "BackendType",
@@ -23,6 +24,8 @@ __all__ = [
     "ChatCompletionMessage",
     "FunctionCall",
     "FunctionCallDelta",
+    "OptionReport",
+    "RequestReport",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
@@ -31,6 +34,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # pydantic is imported only when a response type is first needed.
+    if name in ("OptionReport", "RequestReport"):
+        from vv_llm.types import report
+
+        return getattr(report, name)
     if name in __all__:
         from vv_llm.types import messages
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vv_llm.types.report import RequestReport
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -151,6 +153,11 @@ class ChatCompletionMessage(_Model):
     trimmed_messages: list[dict[str, Any]] | None = Field(default=None, repr=False)
     """Messages dropped from the start of the conversation to fit the model's context window
     (None when nothing was dropped; ``skip_cutoff=True`` turns the cutting off)."""
+    parsed: Any = None
+    """With ``response_format``: the answer validated — an instance of the pydantic model given, or
+    the decoded JSON (a dict for an object schema). None otherwise."""
+    request_report: RequestReport | None = Field(default=None, repr=False)
+    """What the provider received: endpoint, model id, and each option sent / mapped / dropped."""
 
     def to_openai_message(self) -> dict[str, Any]:
         """This reply as an OpenAI-format assistant message, ready to append to the conversation."""

@@ -11,18 +11,20 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.anthropic_messages import (
-    add_system_text,
+    CLAUDE_OPTIONS,
     apply_prompt_cache,
+    claude_option_fate,
     claude_thinking,
     finish_reason,
     message_from_anthropic,
-    response_format_instruction,
+    native_output_format,
+    thinking_on,
     to_anthropic_messages,
     to_anthropic_tool_choice,
     to_anthropic_tools,
     usage_from_anthropic,
 )
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.errors import (
     AuthenticationError,
@@ -75,6 +77,9 @@ class AnthropicAdapter(Adapter):
     """Speaks the Anthropic Messages API with an ``x-api-key``."""
 
     provider = "anthropic"
+    option_fields = CLAUDE_OPTIONS
+    structured_formats = frozenset({"json_schema"})
+    structured_target = "output_config.format"
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         super().__init__(backend, endpoint)
@@ -102,10 +107,10 @@ class AnthropicAdapter(Adapter):
         extra = dict(call.extra_body) if call.extra_body else {}
         parallel = extra.pop("parallel_tool_calls", None)
         tools = to_anthropic_tools(call.tools) if call.tools else None
-        instruction = response_format_instruction(call.response_format)
-        if instruction:
-            system = add_system_text(system, instruction)
         max_tokens, thinking, output_config = claude_thinking(call)
+        output_format = native_output_format(call.response_format)
+        if output_format is not None:
+            output_config = {**(output_config or {}), "format": output_format}
         if call.prompt_cache:
             system, tools, messages = apply_prompt_cache(system, tools, messages)
         body: dict[str, Any] = {"model": call.model_id, "max_tokens": max_tokens, "messages": messages}
@@ -132,6 +137,17 @@ class AnthropicAdapter(Adapter):
         if extra:
             body.update(extra)
         return body
+
+    def option_fate(self, name: str, call: CallParams) -> OptionFate:
+        return claude_option_fate(call, name) or super().option_fate(name, call)
+
+    def extra_fate(self, key: str, call: CallParams) -> OptionFate:
+        if key == "parallel_tool_calls":
+            return ("mapped", "tool_choice.disable_parallel_tool_use") if call.tools else ("dropped", "no tools were given")
+        return "sent", None
+
+    def forced_tool_ok(self, call: CallParams) -> bool:
+        return not thinking_on(call)
 
     def answer_room(self, call: CallParams) -> int | None:
         """Anthropic requires ``max_tokens``: the default sent (plus any thinking budget) counts

@@ -265,6 +265,35 @@ def claude_thinking(call: CallParams, claude: bool = True) -> tuple[int, dict[st
     return max_tokens, thinking, output_config
 
 
+CLAUDE_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_tokens": "max_tokens",
+    "stop": "stop_sequences",
+    "tools": "tools",
+    "tool_choice": "tool_choice",
+    "thinking": "thinking",
+    "reasoning_effort": "thinking.budget_tokens",
+    "prompt_cache": "cache_control breakpoints",
+}
+"""Where each call option goes in a Messages API body (Bedrock rewrites these for Converse)."""
+
+
+def thinking_on(call: CallParams) -> bool:
+    """Whether ``call`` turns Claude's thinking on (which rules out temperature and forced tools)."""
+    config = thinking_config(call.thinking, call.reasoning_effort, adaptive=call.adaptive_thinking)
+    return config is not None and config.get("type") != "disabled"
+
+
+def claude_option_fate(call: CallParams, name: str) -> tuple[str, str | None] | None:
+    """The fates that depend on a Claude call's thinking (None: the adapter's table decides)."""
+    if name == "temperature" and thinking_on(call):
+        return "dropped", "Claude takes only the default temperature while thinking"
+    if name in ("thinking", "reasoning_effort") and call.adaptive_thinking:
+        return "mapped", "thinking (adaptive)" if name == "thinking" else "output_config.effort"
+    return None
+
+
 def thinking_config(
     thinking: bool | dict[str, Any] | None, reasoning_effort: str | None = None, *, adaptive: bool = False
 ) -> dict[str, Any] | None:
@@ -332,18 +361,54 @@ def fit_max_tokens(
     return total, thinking
 
 
-def response_format_instruction(response_format: dict[str, Any] | None) -> str | None:
-    """Anthropic has no JSON mode: the system-prompt instruction that stands in for ``response_format``."""
-    if not response_format:
+STRUCTURED_FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"})
+"""String formats Anthropic's structured outputs enforce; others are moved into the description."""
+_SCHEMA_KEPT = frozenset(
+    {"type", "properties", "required", "items", "anyOf", "allOf", "enum", "const", "$ref", "$defs", "definitions"}
+    | {"description", "title", "additionalProperties", "format", "minItems"}
+)
+_SCHEMA_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "examples", "default", "readOnly", "writeOnly", "deprecated"})
+
+
+def anthropic_output_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """``output_config.format`` for a JSON schema, by the rules of Anthropic's structured outputs:
+    every object closed (``additionalProperties: false``); ``oneOf`` read as ``anyOf``; constraints
+    it cannot enforce (numeric and string bounds, ``minItems`` above 1, other formats) moved into the
+    description, as Anthropic's SDKs do; recursive schemas, open maps and external refs refused."""
+    from vv_llm.chat_clients.schemas import moved_to_description, recursive_ref, rewrite_schema
+
+    recursive = recursive_ref(schema, "Anthropic")
+    if recursive:
+        raise InvalidRequestError(f"response_format schema {recursive}: Anthropic structured outputs do not support recursive schemas")
+
+    def rule(node: dict[str, Any], path: str) -> dict[str, Any]:
+        node = {k: v for k, v in node.items() if k not in _SCHEMA_ANNOTATIONS}
+        if "oneOf" in node:
+            node["anyOf"] = node.pop("oneOf") + node.pop("anyOf", [])
+        unsupported = set(node) - _SCHEMA_KEPT
+        if "format" in node and node["format"] not in STRUCTURED_FORMATS:
+            unsupported.add("format")
+        if node.get("minItems") not in (None, 0, 1):
+            unsupported.add("minItems")
+        node = moved_to_description(node, unsupported)
+        if node.get("type") == "object" or "properties" in node:
+            extra = node.get("additionalProperties")
+            if extra not in (None, False):
+                raise InvalidRequestError(
+                    f"response_format schema {path}.additionalProperties: Anthropic structured outputs need closed objects "
+                    "(additionalProperties false); list the properties instead of an open map"
+                )
+            node["additionalProperties"] = False
+        return node
+
+    return {"type": "json_schema", "schema": rewrite_schema(schema, rule)}
+
+
+def native_output_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Anthropic ``output_config.format`` for an (already planned) json_schema response_format."""
+    if not response_format or response_format.get("type") != "json_schema":
         return None
-    kind = response_format.get("type")
-    if kind == "json_object":
-        return "Respond with a single valid JSON object and nothing else."
-    if kind == "json_schema":
-        spec = response_format.get("json_schema") or {}
-        schema = json.dumps(spec.get("schema", spec), ensure_ascii=False)
-        return f"Respond with a single valid JSON object that matches this JSON schema, and nothing else:\n{schema}"
-    return None
+    return anthropic_output_format(response_format["json_schema"]["schema"])
 
 
 def add_system_text(system: str | list[dict[str, Any]] | None, text: str) -> str | list[dict[str, Any]]:

@@ -88,10 +88,45 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+OptionFate = tuple[str, "str | None"]
+"""``("sent", None)``, ``("mapped", "what it became")`` or ``("dropped", "why")``."""
+
+
 class Adapter(ABC):
     """Translate between vv-llm's types and one provider protocol, for one endpoint."""
 
     provider: str = "openai"
+
+    # -- what this protocol takes (the engine reports each option's fate from these) ------
+    option_fields: Mapping[str, str] = {}
+    """Call option → the request field it becomes (the same name: sent as is). An option missing
+    here is dropped: the protocol has nothing for it."""
+    structured_formats: frozenset[str] = frozenset()
+    """Which ``response_format`` kinds the protocol expresses natively (json_schema, json_object)."""
+    structured_target = "response_format"
+    """Where a native JSON schema goes, for the request report."""
+    json_mode_target = "response_format json_object"
+
+    def option_fate(self, name: str, call: CallParams) -> OptionFate:
+        """What becomes of option ``name`` in ``call`` (adapters refine it for conditional cases)."""
+        if name == "tool_choice" and not call.tools:
+            return "dropped", "no tools were given"
+        target = self.option_fields.get(name)
+        if target is None:
+            return "dropped", f"{self.provider} has no {name} option"
+        return ("sent", None) if target == name else ("mapped", target)
+
+    def extra_fate(self, key: str, call: CallParams) -> OptionFate:
+        """What becomes of an extra (provider-specific) keyword: sent as is unless the adapter says otherwise."""
+        return "sent", None
+
+    def structured_field(self, call: CallParams) -> str:
+        """Where a native JSON schema goes for ``call`` (for the request report)."""
+        return self.structured_target
+
+    def forced_tool_ok(self, call: CallParams) -> bool:
+        """Whether a forced tool call can carry structured output for ``call``."""
+        return True
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         self.backend = backend

@@ -14,11 +14,14 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.anthropic_messages import claude_option_fate, thinking_on
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.bedrock_converse import (
+    CONVERSE_FIELDS,
     converse_body,
     converse_max_tokens,
     finish_reason,
+    is_claude,
     message_from_converse,
     thinking_block,
     usage_from_converse,
@@ -81,6 +84,19 @@ class BedrockAdapter(Adapter):
     """Speaks Bedrock Converse for any Converse-capable model, Claude included."""
 
     provider = "bedrock"
+    option_fields = {
+        "temperature": "inferenceConfig.temperature",
+        "top_p": "inferenceConfig.topP",
+        "max_tokens": "inferenceConfig.maxTokens",
+        "stop": "inferenceConfig.stopSequences",
+        "tools": "toolConfig.tools",
+        "tool_choice": "toolConfig.toolChoice",
+        "thinking": "additionalModelRequestFields.thinking",
+        "reasoning_effort": "additionalModelRequestFields.thinking",
+        "prompt_cache": "cachePoint blocks",
+    }
+    structured_formats = frozenset({"json_schema"})
+    structured_target = "outputConfig.textFormat"
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         super().__init__(backend, endpoint)
@@ -172,6 +188,27 @@ class BedrockAdapter(Adapter):
 
     def answer_room(self, call: CallParams) -> int | None:
         return converse_max_tokens(call)
+
+    def option_fate(self, name: str, call: CallParams) -> OptionFate:
+        claude = is_claude(call.model_id)
+        if name in ("thinking", "reasoning_effort") and not claude:
+            return "dropped", "thinking options are sent to Claude models only on Bedrock"
+        if name == "tool_choice" and call.tool_choice == "none" and call.tools:
+            return "dropped", "Converse has no 'none' tool choice (the tools stay declared)"
+        fate = claude_option_fate(call, name) if claude else None
+        if fate is not None and fate[0] == "mapped":
+            fate = ("mapped", "additionalModelRequestFields." + (fate[1] or ""))
+        return fate or super().option_fate(name, call)
+
+    def extra_fate(self, key: str, call: CallParams) -> OptionFate:
+        if key in CONVERSE_FIELDS:
+            return "sent", None
+        if key == "parallel_tool_calls":
+            return "dropped", "Converse has no switch for parallel tool calls"
+        return "mapped", f"additionalModelRequestFields.{key}"
+
+    def forced_tool_ok(self, call: CallParams) -> bool:
+        return not (is_claude(call.model_id) and thinking_on(call))
 
     # -- token count ---------------------------------------------------------------------
     count_field = "inputTokens"

@@ -13,10 +13,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.anthropic_messages import (
-    add_system_text,
+    anthropic_output_format,
     apply_prompt_cache,
     claude_thinking,
-    response_format_instruction,
     to_anthropic_messages,
     to_anthropic_tool_choice,
     to_anthropic_tools,
@@ -38,7 +37,7 @@ FINISH_REASONS = {
     "content_filtered": "content_filter",
 }
 # Top-level Converse fields that extra_body may set; anything else goes to the model itself.
-_CONVERSE_FIELDS = {
+CONVERSE_FIELDS = {
     "guardrailConfig",
     "additionalModelRequestFields",
     "additionalModelResponseFieldPaths",
@@ -84,9 +83,6 @@ def converse_body(call: CallParams) -> dict[str, Any]:
     extra = dict(call.extra_body) if call.extra_body else {}
     parallel = extra.pop("parallel_tool_calls", None)
     tools = to_anthropic_tools(call.tools) if call.tools else None
-    instruction = response_format_instruction(call.response_format)
-    if instruction:
-        system = add_system_text(system, instruction)
     max_tokens, thinking, output_config = claude_thinking(call, is_claude(call.model_id))
     if call.prompt_cache:
         system, tools, turns = apply_prompt_cache(system, tools, turns)
@@ -110,7 +106,7 @@ def converse_body(call: CallParams) -> dict[str, Any]:
     if output_config is not None:
         model_fields["output_config"] = output_config
     for key, value in extra.items():
-        if key in _CONVERSE_FIELDS:
+        if key in CONVERSE_FIELDS:
             if key == "additionalModelRequestFields":
                 model_fields.update(value)
             else:
@@ -119,7 +115,20 @@ def converse_body(call: CallParams) -> dict[str, Any]:
             model_fields[key] = value  # top_k and other model-native parameters
     if model_fields:
         body["additionalModelRequestFields"] = model_fields
+    if call.response_format and call.response_format.get("type") == "json_schema":
+        body["outputConfig"] = converse_output_config(call.response_format["json_schema"], is_claude(call.model_id))
     return body
+
+
+def converse_output_config(spec: dict[str, Any], claude: bool) -> dict[str, Any]:
+    """Converse ``outputConfig``: ``textFormat`` of type ``json_schema`` whose
+    ``structure.jsonSchema.schema`` is the schema as a JSON *string*. Claude models take the schema
+    by Anthropic's rules (closed objects, unsupported constraints moved into descriptions)."""
+    schema = anthropic_output_format(spec["schema"])["schema"] if claude else spec["schema"]
+    definition: dict[str, Any] = {"schema": json.dumps(schema, ensure_ascii=False, separators=(",", ":")), "name": spec["name"]}
+    if spec.get("description"):
+        definition["description"] = spec["description"]
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
 
 
 def to_converse_message(turn: dict[str, Any], i: int = 0) -> dict[str, Any]:

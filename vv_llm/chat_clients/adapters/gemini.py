@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.gemini_messages import (
     finish_reason,
     function_call,
@@ -28,6 +28,7 @@ from vv_llm.chat_clients.adapters.gemini_messages import (
     needs_keeping,
     prompt_block_reason,
     response_format_config,
+    takes_json_schema,
     thinking_config,
     to_gemini_contents,
     to_gemini_tool_config,
@@ -98,6 +99,32 @@ class GeminiAdapter(Adapter):
     """Speaks the Gemini API (``generativelanguage.googleapis.com``) with an API key."""
 
     provider = "gemini"
+    option_fields = {
+        "temperature": "generationConfig.temperature",
+        "top_p": "generationConfig.topP",
+        "max_tokens": "generationConfig.maxOutputTokens",
+        "stop": "generationConfig.stopSequences",
+        "tools": "tools.functionDeclarations",
+        "tool_choice": "toolConfig.functionCallingConfig",
+        "thinking": "generationConfig.thinkingConfig",
+        "reasoning_effort": "generationConfig.thinkingConfig",
+        "prompt_cache": "implicit caching (nothing to send)",
+    }
+    structured_formats = frozenset({"json_schema", "json_object"})
+    structured_target = "generationConfig.responseJsonSchema"
+    json_mode_target = "generationConfig.responseMimeType application/json"
+
+    def structured_field(self, call: CallParams) -> str:
+        return self.structured_target if takes_json_schema(call.model_id) else "generationConfig.responseSchema"
+
+    def extra_fate(self, key: str, call: CallParams) -> OptionFate:
+        if key in _GENERATION_ALIASES:
+            return ("sent", None) if _GENERATION_ALIASES[key] == key else ("mapped", f"generationConfig.{_GENERATION_ALIASES[key]}")
+        if key == "generation_config":
+            return "mapped", "generationConfig"
+        if key in _DROPPED:
+            return "dropped", f"Gemini has no {key} parameter"
+        return "sent", None
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         super().__init__(backend, endpoint)
@@ -150,7 +177,7 @@ class GeminiAdapter(Adapter):
             generation["maxOutputTokens"] = call.max_tokens
         if call.stop:
             generation["stopSequences"] = [call.stop] if isinstance(call.stop, str) else list(call.stop)
-        generation.update(response_format_config(call.response_format))
+        generation.update(response_format_config(call.response_format, call.model_id))
         thinking = thinking_config(call.thinking, call.reasoning_effort, call.model_id.removeprefix("models/"))
         if thinking is not None:
             generation["thinkingConfig"] = thinking

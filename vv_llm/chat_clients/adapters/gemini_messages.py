@@ -395,8 +395,54 @@ def to_gemini_tool_config(choice: Any) -> dict[str, Any] | None:
     )
 
 
-def response_format_config(response_format: dict[str, Any] | None) -> dict[str, Any]:
-    """``generationConfig`` fields for an OpenAI ``response_format``."""
+JSON_SCHEMA_KEYWORDS = frozenset(
+    {"$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items", "prefixItems"}
+    | {"minItems", "maxItems", "minimum", "maximum", "anyOf", "oneOf", "properties", "additionalProperties", "required"}
+    | {"propertyOrdering"}
+)
+"""What ``responseJsonSchema`` supports (Gemini API reference, GenerationConfig.responseJsonSchema)."""
+_RESPONSE_SCHEMA_MODELS = ("gemini-1.", "gemini-2.0")
+"""Models older than Gemini 2.5 take only ``responseSchema`` (the OpenAPI subset)."""
+
+
+def takes_json_schema(model_id: str) -> bool:
+    """Whether the model takes ``responseJsonSchema`` (Gemini 2.5 and later)."""
+    name = model_id.rsplit("/", 1)[-1]
+    return not name.startswith(_RESPONSE_SCHEMA_MODELS)
+
+
+def to_gemini_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema as ``responseJsonSchema`` takes it: ``const`` → a one-value ``enum``, a single
+    ``allOf`` merged, siblings of ``$ref`` dropped (Gemini allows none but ``$`` keywords), other
+    unsupported keywords dropped (the reply is validated locally against the full schema); a
+    recursive ``$ref`` on a required path (Gemini unrolls cycles only through optional
+    properties) and a multi-branch ``allOf`` are refused with the schema path."""
+    from vv_llm.chat_clients.schemas import recursive_ref, rewrite_schema
+
+    recursive = recursive_ref(schema, "Gemini", required_only=True)
+    if recursive:
+        raise InvalidRequestError(
+            f"response_format schema {recursive}: Gemini unrolls a recursive $ref only through optional properties; make it optional"
+        )
+
+    def rule(node: dict[str, Any], path: str) -> dict[str, Any]:
+        if "$ref" in node:
+            return {k: v for k, v in node.items() if k.startswith("$")}
+        if "allOf" in node:
+            parts = node.pop("allOf")
+            if len(parts) != 1 or not isinstance(parts[0], dict):
+                raise InvalidRequestError(f"response_format schema {path}.allOf: Gemini has no allOf; merge the schemas into one")
+            node = {**parts[0], **node}
+        if "const" in node:
+            node["enum"] = [node.pop("const")]
+        return {k: v for k, v in node.items() if k in JSON_SCHEMA_KEYWORDS}
+
+    return rewrite_schema(schema, rule)
+
+
+def response_format_config(response_format: dict[str, Any] | None, model_id: str = "") -> dict[str, Any]:
+    """``generationConfig`` fields for an OpenAI ``response_format``: ``responseMimeType`` plus
+    ``responseJsonSchema`` (Gemini 2.5+) or ``responseSchema`` (older models; the OpenAPI subset)."""
     if not response_format:
         return {}
     kind = response_format.get("type")
@@ -405,7 +451,14 @@ def response_format_config(response_format: dict[str, Any] | None) -> dict[str, 
     if kind == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
         config: dict[str, Any] = {"responseMimeType": "application/json"}
-        if schema:
+        if schema and takes_json_schema(model_id):
+            config["responseJsonSchema"] = to_gemini_json_schema(schema)
+        elif schema:
+            from vv_llm.chat_clients.schemas import recursive_ref
+
+            recursive = recursive_ref(schema, "Gemini")
+            if recursive:
+                raise InvalidRequestError(f"response_format schema {recursive}: {model_id or 'this model'} takes no recursive schemas")
             config["responseSchema"] = to_gemini_schema(schema)
         return config
     if kind in (None, "text"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
@@ -20,6 +20,8 @@ from vv_llm.types.messages import (
 )
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+AZURE_JSON_SCHEMA_API_VERSION = "2024-08-01"
+"""The first Azure OpenAI API version with ``response_format`` json_schema (older ones: JSON mode only)."""
 
 # Backends that accept ``stream_options: {"include_usage": true}``; the others report usage in
 # their last chunk on their own (or not at all) and some reject unknown parameters.
@@ -36,6 +38,15 @@ _STREAM_USAGE_OPTION = {
 }
 # Backends whose models may inline reasoning as <think>…</think> at the start of content.
 _THINK_TAGS = {BackendType.MiniMax, BackendType.Local, BackendType.Groq, BackendType.Qwen, BackendType.DeepSeek}
+# Backends with a switch for reasoning (``thinking``), and where it goes.
+_THINKING_FIELDS = {
+    BackendType.Qwen: "enable_thinking",
+    BackendType.ZhiPuAI: "thinking.type",
+    BackendType.DeepSeek: "thinking.type",
+    BackendType.Moonshot: "thinking.type",
+}
+# Backends that cache prompt prefixes by themselves (prompt_cache needs nothing sent).
+_AUTOMATIC_CACHE = {BackendType.OpenAI, BackendType.DeepSeek, BackendType.XAI}
 # Fields of our own message shape that providers must not receive.
 _OUR_FIELDS = ("reasoning_content", "provider_content")
 
@@ -67,6 +78,11 @@ def _outgoing_message(message: dict[str, Any]) -> dict[str, Any]:
 class OpenAICompatibleAdapter(Adapter):
     """Speaks ``POST {api_base}/chat/completions`` (Azure: ``/openai/deployments/{id}/chat/completions``)."""
 
+    option_fields = {
+        name: name for name in ("temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice", "reasoning_effort", "response_format")
+    }
+    structured_formats = frozenset({"json_schema", "json_object"})
+
     def __init__(self, backend: BackendType, endpoint: Any):
         super().__init__(backend, endpoint)
         setting = endpoint.endpoint
@@ -76,6 +92,8 @@ class OpenAICompatibleAdapter(Adapter):
         headers = {"content-type": "application/json", "accept": "application/json"}
         if setting.is_azure:
             version = setting.api_version or AZURE_DEFAULT_API_VERSION
+            if version < AZURE_JSON_SCHEMA_API_VERSION:  # ISO dates compare as strings
+                self.structured_formats = frozenset({"json_object"})
             self._url_template = f"{endpoint.api_base}/openai/deployments/{{model}}/chat/completions?api-version={version}"
             if key:
                 headers["api-key"] = key
@@ -86,6 +104,29 @@ class OpenAICompatibleAdapter(Adapter):
         headers.update(setting.headers)
         self._headers = headers
         self._max_tokens_field = "max_completion_tokens" if backend is BackendType.OpenAI else "max_tokens"
+
+    def option_fate(self, name: str, call: CallParams) -> OptionFate:
+        if name == "max_tokens" and self._max_tokens_field != "max_tokens":
+            return "mapped", self._max_tokens_field
+        if name == "thinking":
+            field = _THINKING_FIELDS.get(self.backend)
+            if field:
+                return "mapped", field
+            if (
+                isinstance(call.thinking, dict)
+                and "effort" in call.thinking
+                and self.backend in (BackendType.OpenAI, BackendType.XAI, BackendType.Groq)
+            ):
+                return "mapped", "reasoning_effort"
+            return (
+                "dropped",
+                f"{self.backend.value} has no reasoning switch (its reasoning models think by themselves; reasoning_effort sets how much)",
+            )
+        if name == "prompt_cache":
+            if self.backend in _AUTOMATIC_CACHE:
+                return "mapped", "automatic prompt caching (nothing to send)"
+            return "dropped", f"{self.provider} has no opt-in prompt caching"
+        return super().option_fate(name, call)
 
     # -- request -------------------------------------------------------------------------
     def request_body(self, call: CallParams) -> dict[str, Any]:
