@@ -2,7 +2,8 @@
 
 The UI reads ``snapshot()`` whenever it redraws; a slow column never holds up a fast one, a
 failed column never stops the others, and ``stop()`` cancels what is still running (keeping the
-text that arrived). A recorder, when given, persists the run as it goes.
+text that arrived). A recorder, when given, persists the run as it goes. With ``concurrency`` at
+most that many columns stream at once (a matrix run's cells); the rest wait their turn.
 """
 
 from __future__ import annotations
@@ -127,8 +128,10 @@ class CompareRun:
         loop: BackgroundLoop | None = None,
         scrub: Callable[[str | None], str | None] | None = None,
         run_id: str | None = None,
+        concurrency: int | None = None,
     ):
         self.id = run_id or uuid.uuid4().hex
+        self.concurrency = concurrency
         self.requests = requests
         self.meta = meta or {}
         self.states = [ColumnState(r.backend, r.model) for r in requests]
@@ -138,6 +141,7 @@ class CompareRun:
         self._scrub = scrub or (lambda text: text)
         self._lock = threading.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._slots: asyncio.Semaphore | None = None
         self._stop_requested = False
         self._cancelled = False
         self._done = threading.Event()
@@ -181,6 +185,14 @@ class CompareRun:
         with self._lock:
             return copy.deepcopy(self.states[index])
 
+    def status_counts(self) -> dict[str, int]:
+        """How many columns are in each status (cheap: nothing is copied)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for state in self.states:
+                counts[state.status] = counts.get(state.status, 0) + 1
+        return counts
+
     # -- work (background loop) ----------------------------------------------------------
     def _cancel_all(self) -> None:
         if self._cancelled:
@@ -201,13 +213,33 @@ class CompareRun:
 
     async def _main(self) -> None:
         try:
-            self._tasks = [asyncio.create_task(self._column(i)) for i in range(len(self.requests))]
+            if self.concurrency:
+                self._slots = asyncio.Semaphore(self.concurrency)
+            self._tasks = [asyncio.create_task(self._column_in_turn(i)) for i in range(len(self.requests))]
             if self._stop_requested:
                 self._cancel_all()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await asyncio.to_thread(self._record, "run_finished")
         finally:
             self._done.set()
+
+    async def _column_in_turn(self, index: int) -> None:
+        """Stream column ``index`` once a slot is free (at once without a concurrency cap)."""
+        if self._slots is None:
+            await self._column(index)
+            return
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:  # stopped while waiting: nothing was sent
+            with self._lock:
+                self.states[index].status = STOPPED
+                self.states[index].error_message = "stopped before it was sent"
+            await asyncio.to_thread(self._record, "column_finished", index, self.column(index))
+            return
+        try:
+            await self._column(index)
+        finally:
+            self._slots.release()
 
     async def _column(self, index: int) -> None:
         request = self.requests[index]
