@@ -94,7 +94,9 @@ def validate(template: str, columns: list[str], rows: list[dict[str, str]]) -> l
     known = ", ".join(repr(c) for c in columns) or "none"
     for name in variables:
         if name not in columns:
-            problems.append(f"missing variable {name!r}: the template uses {{{{{name}}}}} but the set has no {name!r} column (columns: {known})")
+            problems.append(
+                f"missing variable {name!r}: the template uses {{{{{name}}}}} but the set has no {name!r} column (columns: {known})"
+            )
     for name in columns:
         if name not in variables:
             problems.append(f"unknown column {name!r}: the template does not use {{{{{name}}}}} (it uses {', '.join(variables)})")
@@ -119,13 +121,37 @@ def clean_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str,
     return out
 
 
+def apply_editor_changes(base: list[dict[str, str]], changes: Any, columns: list[str]) -> list[dict[str, str]]:
+    """``base`` rows with a ``st.data_editor``'s changes applied (edited, deleted, then added rows), cleaned."""
+    rows = [dict(row) for row in base]
+    if isinstance(changes, dict):
+        for index, edits in (changes.get("edited_rows") or {}).items():
+            i = int(index)
+            if 0 <= i < len(rows) and isinstance(edits, dict):
+                rows[i].update(edits)
+        deleted = {int(i) for i in changes.get("deleted_rows") or []}
+        rows = [row for i, row in enumerate(rows) if i not in deleted]
+        rows += [dict(row) for row in changes.get("added_rows") or [] if isinstance(row, dict)]
+    return clean_rows(rows, columns)
+
+
+def remap_rows(rows: list[dict[str, str]], columns: list[str]) -> list[dict[str, str]]:
+    """Rows for new columns: values of columns that stay are kept; a lone old column feeds a lone new one."""
+    old = columns_of(rows)
+    if len(old) == 1 and len(columns) == 1 and old != columns:
+        return [{columns[0]: row.get(old[0], "")} for row in rows]
+    return [{c: row.get(c, "") for c in columns} for row in rows]
+
+
 # -- files ---------------------------------------------------------------------------------
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise PromptSetError([f"the file is not UTF-8 text: line {line}, byte {exc.start + 1} ({data[exc.start : exc.start + 1]!r}); save it as UTF-8"])
+        raise PromptSetError(
+            [f"the file is not UTF-8 text: line {line}, byte {exc.start + 1} ({data[exc.start : exc.start + 1]!r}); save it as UTF-8"]
+        )
 
 
 def _check_names(names: list[str], what: str) -> list[str]:
@@ -160,7 +186,9 @@ def parse_csv(text: str) -> PromptRows:
                 continue
             number += 1
             if len(values) > len(columns):
-                problems.append(f"row {number} (line {reader.line_num}): {len(values)} values but only {len(columns)} columns ({', '.join(columns)})")
+                problems.append(
+                    f"row {number} (line {reader.line_num}): {len(values)} values but only {len(columns)} columns ({', '.join(columns)})"
+                )
                 continue
             if len(values) < len(columns):
                 absent = ", ".join(repr(c) for c in columns[len(values) :])
@@ -189,7 +217,7 @@ def parse_jsonl(text: str) -> PromptRows:
             problems.append(f"row {number} (line {line_no}): not valid JSON ({exc.msg} at column {exc.colno})")
             continue
         if not isinstance(value, dict):
-            problems.append(f"row {number} (line {line_no}): expected an object like {{\"name\": \"value\"}}, got {type(value).__name__}")
+            problems.append(f'row {number} (line {line_no}): expected an object like {{"name": "value"}}, got {type(value).__name__}')
             continue
         row: dict[str, str] = {}
         for key, item in value.items():
@@ -200,7 +228,7 @@ def parse_jsonl(text: str) -> PromptRows:
             columns.setdefault(key, None)
         rows.append(row)
     problems += _check_names(list(columns), "column")
-    for number, row in enumerate(rows, 1):
+    for row in rows:
         for name in columns:
             row.setdefault(name, "")
     if problems:
@@ -229,6 +257,27 @@ def parse_upload(name: str, data: bytes) -> PromptRows:
         raise PromptSetError([f"{name} holds no prompts"])
     if len(parsed.rows) > MAX_ROWS:
         raise PromptSetError([f"too many rows: {len(parsed.rows)} (at most {MAX_ROWS} a set)"])
+    return parsed
+
+
+def load_for_template(name: str, data: bytes, template: str) -> PromptRows:
+    """An uploaded file checked against ``template``: raises ``PromptSetError`` listing every problem
+    (unreadable file, missing variable, unknown column, empty value), so a bad file changes nothing.
+
+    A file with one column feeds a template with one variable (a text file feeds ``{{prompt}}``).
+    """
+    parsed = parse_upload(name, data)
+    variables = template_variables(effective_template(template))
+    if len(parsed.columns) == 1 and len(variables) == 1 and parsed.columns != variables:
+        parsed = PromptRows(variables, remap_rows(parsed.rows, variables))
+    if not (template or "").strip() and parsed.columns != [PLAIN_COLUMN]:
+        wanted = " ".join(f"{{{{{c}}}}}" for c in parsed.columns)
+        raise PromptSetError(
+            [f"{name} has the columns {', '.join(parsed.columns)}: write a prompt template that uses them (e.g. {wanted}) first"]
+        )
+    problems = validate(template, parsed.columns, parsed.rows)
+    if problems:
+        raise PromptSetError(problems)
     return parsed
 
 

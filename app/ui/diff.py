@@ -35,7 +35,9 @@ def _json_status(label: str, answer: ParsedAnswer) -> str:
     return text
 
 
-def render_answer_diff(a: str, b: str, schema: dict[str, Any] | None = None, *, labels: tuple[str, str] = ("A", "B"), key: str = "diff") -> AnswerDiff:
+def render_answer_diff(
+    a: str, b: str, schema: dict[str, Any] | None = None, *, labels: tuple[str, str] = ("A", "B"), key: str = "diff"
+) -> AnswerDiff:
     """Draw the diff of answer ``a`` → ``b`` (``st-key-{key}`` is its CSS handle) and return it."""
     diff = compare_answers(a, b, schema)
     with st.container(key=key):
@@ -46,13 +48,18 @@ def render_answer_diff(a: str, b: str, schema: dict[str, Any] | None = None, *, 
                 st.success("Same JSON: every field is equal.", icon=":material/check:")
             else:
                 st.caption(f"{len(diff.fields)} field difference(s)")
-                rows = [{"field": f.path, "difference": KINDS[f.kind], labels[0]: short_json(f.a), labels[1]: short_json(f.b)} for f in diff.fields]
+                rows = [
+                    {"field": f.path, "difference": KINDS[f.kind], labels[0]: short_json(f.a), labels[1]: short_json(f.b)}
+                    for f in diff.fields
+                ]
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             return diff
         stats = diff_stats(diff.words)
         if diff.identical:
             st.success("The two answers are identical.", icon=":material/check:")
         else:
-            st.caption(f"Word diff {labels[0]} → {labels[1]}: :green[+{stats['insert']} words] · :red[−{stats['delete']} words] · {stats['equal']} unchanged")
+            st.caption(
+                f"Word diff {labels[0]} → {labels[1]}: :green[+{stats['insert']} words] · :red[−{stats['delete']} words] · {stats['equal']} unchanged"
+            )
         st.html(DIFF_STYLE + f'<div class="vv-diff">{diff_html(diff.words)}</div>')
     return diff

@@ -1,0 +1,145 @@
+"""Prompt sets & matrix page through AppTest: the editor, upload errors, the cost guard, a run, the diff."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from playground_helpers import history_store, texts
+
+CSV = b"city\nParis\nRome\nOslo\n"
+
+
+def unescape(markdown: str) -> str:
+    """Text as shown: without the backslashes that escape Markdown."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def _page(app: Any) -> Any:
+    at = app.run()
+    at.switch_page("../pages/matrix.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload(at: Any, name: str, data: bytes) -> Any:
+    at.file_uploader[0].set_value((name, data, "text/plain")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _editor(at: Any) -> Any:
+    editors = [d for d in at.dataframe if d.proto.editing_mode]
+    assert len(editors) == 1
+    return editors[0]
+
+
+def _table(at: Any, column: str) -> Any:
+    """The read-only table that has ``column``."""
+    found = [d.value for d in at.dataframe if not d.proto.editing_mode and column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def _wait(at: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = at.session_state["matrix_run"]
+        if run.wait(0.2):
+            return at.run()
+        if time.monotonic() > deadline:
+            raise AssertionError("the matrix run did not finish")
+        at.run()
+
+
+def test_the_editor_has_one_column_per_template_variable(app: Any) -> None:
+    at = _page(app)
+    assert list(_editor(at).value.columns) == ["prompt"]  # no template: plain prompts
+    at.text_area(key="set_template").set_value("Tell {{audience}} about {{city}}").run()
+    assert list(_editor(at).value.columns) == ["audience", "city"]
+    problems = "\n".join(texts(at.warning))
+    assert "the set has no prompts" not in problems  # an empty table is not yet an error to shout about
+    assert at.button(key="matrix-run-button").disabled
+
+
+def test_an_uploaded_csv_fills_the_editor(app: Any) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    assert any("Loaded 3 rows from cities.csv" in t for t in texts(at.success))
+    assert _editor(at).value["city"].tolist() == ["Paris", "Rome", "Oslo"]
+    assert not at.button(key="matrix-run-button").disabled
+
+
+def test_bad_uploads_name_the_row_and_column_and_change_nothing(app: Any) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    cases = [
+        ("wrong.csv", b"town,city\nParis,x\n", ["unknown column 'town'"]),
+        ("other.csv", b"town,country\nParis,France\n", ["missing variable 'city'", "unknown column 'country'"]),
+        ("gaps.csv", b"city\nParis\n \n", []),
+        ("empty-value.jsonl", b'{"city": "Paris"}\n{"city": ""}\n', ["row 2, column 'city': missing value"]),
+        ("ragged.csv", b"city,country\nParis,France\nRome\n", ["row 2 (line 3), column 'country': missing value"]),
+        ("latin1.csv", "city\nS\u00e3o Paulo\n".encode("latin-1"), ["not UTF-8 text: line 2"]),
+        ("broken.jsonl", b'{"city": "Paris"}\n{"city": \n', ["row 2 (line 2): not valid JSON"]),
+        ("nested.jsonl", b'{"city": {"name": "Paris"}}\n', ["row 1 (line 1), column 'city': must be text or a number"]),
+        ("huge.txt", b"x" * 2_000_001, ["too large"]),
+    ]
+    for name, data, expected in cases:
+        at = _upload(at, name, data)
+        if not expected:  # a good file (blank lines skipped) replaces the rows; put the three back
+            assert _editor(at).value["city"].tolist() == ["Paris"]
+            at = _upload(at, "cities.csv", CSV)
+            continue
+        shown = unescape("\n".join(texts(at.error)))
+        assert f"**{name}** was not loaded" in shown
+        for phrase in expected:
+            assert phrase in shown, (name, shown)
+        assert _editor(at).value["city"].tolist() == ["Paris", "Rome", "Oslo"], name  # nothing was replaced
+        assert not at.button(key="matrix-run-button").disabled  # the set in the editor is still good to run
+
+
+def test_the_cost_guard_blocks_a_run_over_budget_until_confirmed(app: Any, data_dir: Path) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    at.multiselect(key="matrix_models").set_value(["local/demo-fast", "local/demo-thinker"]).run()
+    estimate = _table(at, "cost (upper bound)")
+    assert estimate["model"].tolist() == ["local/demo-fast", "local/demo-thinker"]
+    assert estimate["calls"].tolist() == [3, 3]
+    assert all(estimate["prompt tokens"] > 0)
+    assert any("Estimated cost: at most" in t for t in texts(at.markdown))
+    at.number_input(key="matrix_budget").set_value(0.000001).run()
+    assert any("Over budget" in t for t in texts(at.warning))
+    assert at.button(key="matrix-run-button").disabled
+    assert "matrix_run" not in at.session_state
+    at.checkbox(key="matrix_confirm").check().run()
+    assert not at.button(key="matrix-run-button").disabled
+    at.button(key="matrix-run-button").click().run()
+    assert not at.exception, at.exception
+    at = _wait(at)
+    run = at.session_state["matrix_run"]
+    assert run.status == "done" and run.progress().done == 6
+    assert sorted(s.status for s in run.cells().values()) == ["done"] * 6
+    assert any("6 / 6 cells" in str(p.proto.text) for p in at.get("progress"))
+    summary = _table(at, "median TTFT")
+    assert summary["finished"].tolist() == ["3 / 3", "3 / 3"]
+    view = history_store(data_dir).get(run.id)
+    assert view is not None and view.matrix is not None and len(view.results) == 6
+    assert view.matrix.row.estimate_usd is not None and view.matrix.row.budget_usd == 0.000001
+
+
+def test_the_diff_of_two_answers_in_a_row_escapes_model_markup(app: Any) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("Say <b>{{word}}</b>").run()
+    at = _upload(at, "words.csv", b"word\nhello\n")
+    at.multiselect(key="matrix_models").set_value(["local/demo-fast", "local/demo-thinker"]).run()
+    at.button(key="matrix-run-button").click().run()
+    at = _wait(at)
+    html = "\n".join(h.proto.body for h in at.html)
+    assert "<ins" in html and "<del" in html
+    assert "&lt;b&gt;" in html and "<b>hello" not in html  # the demo answers quote the prompt: its markup stays text
+    assert any("Word diff" in t for t in texts(at.caption))
