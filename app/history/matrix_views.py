@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from app.history.matrix_models import MatrixCellRow, MatrixRunRow
+from app.prompt_sets import render
 
 if TYPE_CHECKING:
     from app.history.store import RunView
@@ -40,6 +41,27 @@ class MatrixInfo:
     @property
     def total_cells(self) -> int:
         return self.row.row_count * self.row.model_count
+
+    def prompt(self, row: int) -> str:
+        """The prompt of row ``row`` as it was sent."""
+        rows = self.rows
+        try:
+            return render(self.row.template, rows[row])
+        except (IndexError, KeyError):
+            return ""
+
+    def cell_dict(self, result_id: int | None) -> dict[str, Any] | None:
+        """Which cell a result answers: ``{"row", "model_index", "prompt", "variables"}`` (None if it is not a cell)."""
+        cell = self.cells.get(result_id if result_id is not None else -1)
+        if cell is None:
+            return None
+        rows = self.rows
+        return {
+            "row": cell[0],
+            "model_index": cell[1],
+            "prompt": self.prompt(cell[0]),
+            "variables": rows[cell[0]] if cell[0] < len(rows) else {},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The matrix's definition as exported (the cells are the run's results)."""

@@ -63,3 +63,15 @@ def render_answer_diff(
             )
         st.html(DIFF_STYLE + f'<div class="vv-diff">{diff_html(diff.words)}</div>')
     return diff
+
+
+def render_diff_picker(labels: list[str], answers: list[str], *, schema: dict[str, Any] | None = None, key: str = "answer-diff") -> None:
+    """An expander to pick two of ``answers`` (by ``labels``) and see their diff; nothing when fewer than two have text."""
+    choices = [i for i, text in enumerate(answers) if text]
+    if len(choices) < 2:
+        return
+    with st.expander("Diff two answers", icon=":material/difference:", key=f"{key}-box"):
+        c1, c2 = st.columns(2)
+        a = c1.selectbox("Answer A", choices, format_func=lambda i: f"{i + 1}. {labels[i]}", key=f"{key}-a")
+        b = c2.selectbox("Answer B", choices, index=1, format_func=lambda i: f"{i + 1}. {labels[i]}", key=f"{key}-b")
+        render_answer_diff(answers[a], answers[b], schema, labels=(f"{a + 1}. {labels[a]}", f"{b + 1}. {labels[b]}"), key=f"{key}-view")

@@ -6,19 +6,29 @@ Model text is shown with ``st.markdown`` (never ``unsafe_allow_html``) or throug
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from app import formatting as fmt
+from app.conversation import restored_state
 from app.cost_guard import CostEstimate
-from app.matrix import Cell, MatrixSpec, ModelSummary, Progress
+from app.matrix import Cell, MatrixSpec, ModelSummary, Progress, summarize
 from app.runner import ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
 from app.ui.common import md_escape
 from app.ui.diff import render_answer_diff
-from app.ui.results import metrics_markdown, status_look
+from app.ui.results import BadgeColor, metrics_markdown, status_look
 
-NOT_SENT = "waiting"
+if TYPE_CHECKING:
+    from app.history.store import RunView
+
+MATRIX_STATUS: dict[str, tuple[str, BadgeColor]] = {
+    "running": ("Running", "blue"),
+    "done": ("Done", "green"),
+    "stopped": ("Stopped", "gray"),
+    "interrupted": ("Interrupted", "orange"),
+}
 
 
 def progress_text(progress: Progress, running: bool) -> str:
@@ -128,3 +138,40 @@ def render_row_diff(spec: MatrixSpec, states: dict[Cell, ColumnState], *, key: s
     a = c2.selectbox("Answer A", answered, format_func=lambda m: spec.models[m], key=f"{key}-a")
     b = c3.selectbox("Answer B", answered, index=1 if len(answered) > 1 else 0, format_func=lambda m: spec.models[m], key=f"{key}-b")
     render_answer_diff(states[(row, a)].content, states[(row, b)].content, labels=(spec.models[a], spec.models[b]), key=f"{key}-view")
+
+
+# -- in History ------------------------------------------------------------------------------
+def history_badges(view: RunView) -> None:
+    """A matrix run's line in History: its size and status, and each model's answered cells."""
+    info = view.matrix
+    assert info is not None
+    label, color = MATRIX_STATUS.get(info.row.status, (info.row.status, "gray"))
+    st.badge(f"Matrix {info.row.row_count} × {info.row.model_count} · {label}", color=color, icon=":material/grid_view:")
+    done: dict[int, int] = {}
+    for r in view.results:
+        cell = info.cells.get(r.result.id or -1)
+        if cell is not None and r.result.status == "done":
+            done[cell[1]] = done.get(cell[1], 0) + 1
+    for m, ref in enumerate(info.models):
+        answered = done.get(m, 0)
+        st.badge(
+            f"{ref.partition('/')[2] or ref} {answered}/{info.row.row_count}",
+            color="green" if answered == info.row.row_count else "orange",
+            help=f"{ref}: {answered} of {info.row.row_count} prompts answered",
+        )
+
+
+def history_details(view: RunView) -> None:
+    """What the History card's Details shows for a matrix run: the template, the set's size, a summary per model."""
+    info = view.matrix
+    assert info is not None
+    if info.row.system_prompt:
+        st.markdown("**System prompt**")
+        st.text(info.row.system_prompt)
+    st.markdown("**Template**" if info.row.template.strip() else "**Plain prompts**")
+    if info.row.template.strip():
+        st.text(info.row.template)
+    st.caption(f"{info.row.row_count} prompts × {info.row.model_count} models · {len(info.cells)} of {info.total_cells} cells saved")
+    spec = MatrixSpec(models=info.models, rows=info.rows, template=info.row.template)
+    states = {cell: restored_state(r.result, r.tool_calls, None) for r in view.results if (cell := info.cells.get(r.result.id or -1))}
+    st.dataframe(summary_frame(summarize(spec, states)), hide_index=True, width="stretch")
