@@ -44,6 +44,8 @@ class PromptRows:
 
     columns: list[str]
     rows: list[dict[str, str]] = field(default_factory=list)
+    plain: bool = False
+    """From a text file: whole prompts, one a line (no column names of their own)."""
 
 
 def template_variables(template: str) -> list[str]:
@@ -238,7 +240,7 @@ def parse_jsonl(text: str) -> PromptRows:
 
 def parse_text(text: str) -> PromptRows:
     """One prompt per line (blank lines skipped)."""
-    return PromptRows([PLAIN_COLUMN], [{PLAIN_COLUMN: line.strip()} for line in text.splitlines() if line.strip()])
+    return PromptRows([PLAIN_COLUMN], [{PLAIN_COLUMN: line.strip()} for line in text.splitlines() if line.strip()], plain=True)
 
 
 def parse_upload(name: str, data: bytes) -> PromptRows:
@@ -264,12 +266,12 @@ def load_for_template(name: str, data: bytes, template: str) -> PromptRows:
     """An uploaded file checked against ``template``: raises ``PromptSetError`` listing every problem
     (unreadable file, missing variable, unknown column, empty value), so a bad file changes nothing.
 
-    A file with one column feeds a template with one variable (a text file feeds ``{{prompt}}``).
+    A text file (one value a line) feeds a template with one variable, or is plain prompts.
     """
     parsed = parse_upload(name, data)
     variables = template_variables(effective_template(template))
-    if len(parsed.columns) == 1 and len(variables) == 1 and parsed.columns != variables:
-        parsed = PromptRows(variables, remap_rows(parsed.rows, variables))
+    if parsed.plain and len(variables) == 1:
+        parsed = PromptRows(variables, remap_rows(parsed.rows, variables), plain=True)
     if not (template or "").strip() and parsed.columns != [PLAIN_COLUMN]:
         wanted = " ".join(f"{{{{{c}}}}}" for c in parsed.columns)
         raise PromptSetError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app import formatting as fmt
 from app.bootstrap import AppContext, context
 from app.catalog import ModelOption, model_options
 from app.history.matrix_store import MatrixStore, matrix_store
@@ -84,11 +85,9 @@ def _template_changed() -> None:
 
 
 def _uploaded() -> None:
-    key = f"set_upload-{state.get('set_upload_round', 0)}"
-    file = state.get(key)
+    file = state.get("set_upload")
     if file is None:
         return
-    state["set_upload_round"] = state.get("set_upload_round", 0) + 1
     try:
         parsed = load_for_template(file.name, file.getvalue(), state.get("set_template") or "")
     except PromptSetError as exc:
@@ -283,7 +282,7 @@ with st.container(border=True, key="matrix-set"):
     st.file_uploader(
         "Upload prompts: CSV (a header row names the variables), JSONL (one object per line) or text (one prompt per line)",
         type=["csv", "jsonl", "ndjson", "txt"],
-        key=f"set_upload-{state.get('set_upload_round', 0)}",
+        key="set_upload",
         on_change=_uploaded,
     )
     if state.get("set_upload_problems"):
@@ -365,13 +364,13 @@ with st.container(border=True, key="matrix-setup"):
         st.dataframe(matrix_ui.estimate_frame(guess), hide_index=True, width="stretch", key="matrix-estimate")
         upper = guess.upper_cost
         total = (
-            f"${upper:,.4f}"
+            fmt.cost(upper)
             if upper is not None
-            else f"unknown (at least ${guess.known_upper_cost:,.4f}; no price or bound for {', '.join(guess.unknown)})"
+            else f"unknown (at least {fmt.cost(guess.known_upper_cost)}; no price or bound for {', '.join(guess.unknown)})"
         )
         st.markdown(
             f"**Estimated cost: at most {total}** for {spec.cell_count} cells "
-            f"(input ${guess.input_cost or 0:,.4f}; output bounded by max tokens).".replace("$", r"\$")
+            f"(input {fmt.cost(guess.input_cost)}; output bounded by max tokens).".replace("$", r"\$")
         )
         if guess.over_budget(spec.budget_usd):
             st.warning(

@@ -64,8 +64,9 @@ def test_csv_jsonl_and_text_files_give_rows() -> None:
     assert jsonl.rows == [{"n": "1", "ok": "true"}, {"n": "2.5", "ok": "false"}]
     text = load_for_template("a.txt", b"first prompt\n\n  second prompt  \n", "")
     assert text.columns == ["prompt"] and [r["prompt"] for r in text.rows] == ["first prompt", "second prompt"]
-    one = load_for_template("a.txt", b"Paris\nRome\n", "Tell me about {{city}}")  # one column feeds one variable
+    one = load_for_template("a.txt", b"Paris\nRome\n", "Tell me about {{city}}")  # one value a line feeds one variable
     assert one.rows == [{"city": "Paris"}, {"city": "Rome"}]
+    assert _problems("a.csv", b"town\nParis\n", "About {{city}}")[0].startswith("missing variable 'city'")  # a named column is not renamed
 
 
 def test_bad_files_name_the_row_and_column() -> None:
