@@ -1,7 +1,8 @@
 """Matrix runs: every prompt of a set sent to every chosen model, with a concurrency cap.
 
 A ``MatrixRun`` is a ``CompareRun`` (app.runner) over the cells still to answer: the same
-streaming, stop and snapshot machinery, with ``concurrency`` slots. Cells already answered (from
+streaming, stop and snapshot machinery, with ``concurrency`` slots per model (a slow model never
+takes a fast one's slots, so the run takes about the slowest model's answers / concurrency). Cells already answered (from
 history, when a stopped or interrupted run is resumed) are kept and never sent again.
 """
 
@@ -27,7 +28,7 @@ Cell = tuple[int, int]
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
 CONCURRENCY_ENV = "VV_LLM_MATRIX_CONCURRENCY"
-"""The playground's default concurrency cap for matrix runs (each endpoint's own limits still apply)."""
+"""The playground's default concurrency cap for matrix runs: cells of one model in flight at once (each endpoint's own limits still apply)."""
 INTERRUPTED = "running"
 """A cell history left ``running`` (its process died): resent on resume like a stopped one."""
 

@@ -3,7 +3,8 @@
 The UI reads ``snapshot()`` whenever it redraws; a slow column never holds up a fast one, a
 failed column never stops the others, and ``stop()`` cancels what is still running (keeping the
 text that arrived). A recorder, when given, persists the run as it goes. With ``concurrency`` at
-most that many columns stream at once (a matrix run's cells); the rest wait their turn.
+most that many columns of each model stream at once (a matrix run's cells); the rest wait their
+turn, and a slow model never takes a fast one's slots.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class CompareRun:
         self._scrub = scrub or (lambda text: text)
         self._lock = threading.Lock()
         self._tasks: list[asyncio.Task[None]] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._stop_requested = False
         self._cancelled = False
         self._done = threading.Event()
@@ -214,7 +215,7 @@ class CompareRun:
     async def _main(self) -> None:
         try:
             if self.concurrency:
-                self._slots = asyncio.Semaphore(self.concurrency)
+                self._slots = {(r.backend, r.model): asyncio.Semaphore(self.concurrency) for r in self.requests}
             self._tasks = [asyncio.create_task(self._column_in_turn(i)) for i in range(len(self.requests))]
             if self._stop_requested:
                 self._cancel_all()
@@ -224,12 +225,14 @@ class CompareRun:
             self._done.set()
 
     async def _column_in_turn(self, index: int) -> None:
-        """Stream column ``index`` once a slot is free (at once without a concurrency cap)."""
-        if self._slots is None:
+        """Stream column ``index`` once its model has a free slot (at once without a concurrency cap)."""
+        request = self.requests[index]
+        slots = self._slots.get((request.backend, request.model))
+        if slots is None:
             await self._column(index)
             return
         try:
-            await self._slots.acquire()
+            await slots.acquire()
         except asyncio.CancelledError:  # stopped while waiting: nothing was sent
             with self._lock:
                 self.states[index].status = STOPPED
@@ -239,7 +242,7 @@ class CompareRun:
         try:
             await self._column(index)
         finally:
-            self._slots.release()
+            slots.release()
 
     async def _column(self, index: int) -> None:
         request = self.requests[index]

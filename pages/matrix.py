@@ -349,12 +349,12 @@ with st.container(border=True, key="matrix-setup"):
         "Temperature", min_value=0.0, max_value=2.0, step=0.1, key="matrix_temperature", value=None, placeholder="model default"
     )
     c3.number_input(
-        "Concurrency cap",
+        "Concurrency (per model)",
         min_value=1,
         max_value=MAX_CONCURRENCY,
         step=1,
         key="matrix_concurrency",
-        help="Cells sent at once in this run (default $VV_LLM_MATRIX_CONCURRENCY or 4). Each endpoint's own RPM/TPM limits still apply.",
+        help="At most this many cells of each model in flight at once (default `VV_LLM_MATRIX_CONCURRENCY` or 4). Each endpoint's own RPM/TPM limits still apply.",
     )
     c4.number_input("Budget (USD)", min_value=0.0, step=0.5, format="%.4f", key="matrix_budget", value=None, placeholder="no budget")
     spec = _spec(rows)
@@ -374,7 +374,7 @@ with st.container(border=True, key="matrix-setup"):
         )
         if guess.over_budget(spec.budget_usd):
             st.warning(
-                f"Over budget: the upper bound is above your budget of ${spec.budget_usd:,.4f}. The run will not start unless you confirm.".replace(
+                f"Over budget: the upper bound is above your budget of {fmt.cost(spec.budget_usd)}. The run will not start unless you confirm.".replace(
                     "$", r"\$"
                 ),
                 icon=":material/savings:",
