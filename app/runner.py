@@ -103,6 +103,15 @@ class RunRecorder(Protocol):
     def run_finished(self, run: CompareRun) -> None: ...
 
 
+def _copy_state(state: ColumnState) -> ColumnState:
+    """A copy safe to read while the original streams on (strings are immutable; containers are copied)."""
+    out = copy.copy(state)
+    out.tool_calls = copy.deepcopy(state.tool_calls) if state.tool_calls else []
+    out.usage = dict(state.usage) if state.usage is not None else None
+    out.reply = copy.deepcopy(state.reply) if state.reply is not None else None
+    return out
+
+
 def _merge_tool_deltas(calls: list[dict[str, Any]], deltas: Any) -> None:
     for delta in deltas:
         while len(calls) <= delta.index:
@@ -143,6 +152,8 @@ class CompareRun:
         self._lock = threading.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._settled: dict[int, ColumnState | None] = {}
+        """Columns that will not change any more (their copy, once a snapshot made it)."""
         self._stop_requested = False
         self._cancelled = False
         self._done = threading.Event()
@@ -178,13 +189,21 @@ class CompareRun:
         return self._done.wait(timeout)
 
     def snapshot(self) -> list[ColumnState]:
-        """A consistent copy of every column, for drawing."""
+        """A consistent copy of every column, for drawing: read-only (a settled column is copied once, then reused)."""
         with self._lock:
-            return [copy.deepcopy(s) for s in self.states]
+            out = []
+            for i, state in enumerate(self.states):
+                settled = self._settled.get(i)
+                if settled is None:
+                    settled = _copy_state(state)
+                    if i in self._settled:
+                        self._settled[i] = settled
+                out.append(settled)
+            return out
 
     def column(self, index: int) -> ColumnState:
         with self._lock:
-            return copy.deepcopy(self.states[index])
+            return _copy_state(self.states[index])
 
     def status_counts(self) -> dict[str, int]:
         """How many columns are in each status (cheap: nothing is copied)."""
@@ -237,14 +256,23 @@ class CompareRun:
             with self._lock:
                 self.states[index].status = STOPPED
                 self.states[index].error_message = "stopped before it was sent"
+                self._settled[index] = None
             await asyncio.to_thread(self._record, "column_finished", index, self.column(index))
             return
-        try:
-            await self._column(index)
-        finally:
-            slots.release()
+        released = False
 
-    async def _column(self, index: int) -> None:
+        def release() -> None:  # as soon as the stream is over: saving it must not hold the slot
+            nonlocal released
+            if not released:
+                released = True
+                slots.release()
+
+        try:
+            await self._column(index, on_settled=release)
+        finally:
+            release()
+
+    async def _column(self, index: int, on_settled: Callable[[], None] | None = None) -> None:
         request = self.requests[index]
         state = self.states[index]
         start = time.monotonic()
@@ -313,6 +341,9 @@ class CompareRun:
                     state.cost = cost_usd(state.backend, state.model, state.usage)
                 if state.reply is None and (state.content or state.reasoning):
                     state.reply = {"role": "assistant", "content": state.content}
+                self._settled[index] = None
+            if on_settled is not None:
+                on_settled()
             if progress is not None:
                 await asyncio.gather(progress, return_exceptions=True)
             await asyncio.to_thread(self._record, "column_finished", index, self.column(index))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
 from app.catalog import ModelOption, model_options
+from app.cost_guard import CostEstimate
 from app.history.matrix_store import MatrixStore, matrix_store
 from app.matrix import (
     MAX_CONCURRENCY,
@@ -34,6 +37,7 @@ from app.prompt_sets import (
 )
 from app.ui import matrix as matrix_ui
 from app.ui.common import demo_notice, header, md_escape, settings_problem
+from vv_llm.settings import settings
 
 LIVE_REFRESH = 0.5  # seconds between redraws while a matrix runs
 PAGE_ROWS = 25
@@ -113,8 +117,6 @@ def _open_set() -> None:
     if row is None:
         state["set_error"] = "That prompt set no longer exists."
         return
-    import json
-
     state["set_id"] = row.id
     state["set_name"] = row.name
     state["set_template"] = row.template
@@ -168,6 +170,18 @@ def _spec(rows: list[dict[str, str]]) -> MatrixSpec:
     )
 
 
+def _estimate(spec: MatrixSpec) -> CostEstimate:
+    """The cost guard's estimate, counted once per set/models/max tokens/settings (reruns reuse it)."""
+    signature = json.dumps(
+        [spec.models, spec.template, spec.system_prompt, spec.rows, spec.max_tokens, settings.generation], ensure_ascii=False
+    )
+    cached = state.get("matrix_estimate")
+    if cached is None or cached[0] != signature:
+        cached = (signature, estimate(spec))
+        state["matrix_estimate"] = cached
+    return cached[1]
+
+
 def _start() -> None:
     state.pop("matrix_error", None)
     current: MatrixRun | None = state.get("matrix_run")
@@ -182,7 +196,7 @@ def _start() -> None:
     if not spec.models:
         state["matrix_error"] = "Pick at least one model."
         return
-    guess = estimate(spec)
+    guess = _estimate(spec)
     if guess.over_budget(spec.budget_usd) and not state.get("matrix_confirm"):
         state["matrix_error"] = "Nothing was sent: the estimate is over your budget. Tick **Run anyway** to confirm."
         return
@@ -360,7 +374,7 @@ with st.container(border=True, key="matrix-setup"):
     spec = _spec(rows)
     guess = None
     if spec.models and rows and not problems:
-        guess = estimate(spec)
+        guess = _estimate(spec)
         st.dataframe(matrix_ui.estimate_frame(guess), hide_index=True, width="stretch", key="matrix-estimate")
         upper = guess.upper_cost
         total = (

@@ -29,6 +29,30 @@ if TYPE_CHECKING:
     from app.runner import CompareRun
 
 MAX_SET_NAME = 200
+CELL_COLUMNS = [
+    getattr(RunResult, name)
+    for name in (
+        "backend",
+        "model",
+        "status",
+        "content",
+        "reasoning",
+        "tool_calls",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "usage_estimated",
+        "cost_usd",
+        "endpoint_id",
+        "finish_reason",
+        "error_type",
+        "error_message",
+        "ttft_s",
+        "total_s",
+    )
+]
+"""What a cell shows (``restored_state`` reads these)."""
 
 
 def _dumps(value: Any) -> str:
@@ -228,8 +252,9 @@ class MatrixStore:
             if found is None:
                 return None
             matrix, run = found
+            # Plain columns, not ORM objects: a 1,000-cell run loads in one light query.
             cells = s.exec(
-                select(MatrixCellRow.row_index, MatrixCellRow.model_index, RunResult)
+                select(MatrixCellRow.row_index, MatrixCellRow.model_index, *CELL_COLUMNS)
                 .join(RunResult, col(RunResult.id) == col(MatrixCellRow.result_id))
                 .where(MatrixCellRow.run_id == run_id)
             ).all()
@@ -249,7 +274,8 @@ class MatrixStore:
             estimate_usd=matrix.estimate_usd,
         )
         states = {}
-        for row_index, model_index, result in cells:
+        for result in cells:
+            row_index, model_index = result.row_index, result.model_index
             tool_calls = json.loads(result.tool_calls) if result.tool_calls else []
             state = restored_state(result, tool_calls, None)
             state.status = result.status  # restored_state maps a left-running stream to partial; cells are saved finished
