@@ -232,6 +232,14 @@ def _resume() -> None:
     if not resumed.sending:
         state["matrix_error"] = "Every cell already has its answer: nothing to resume."
         return
+    budget = state.get("matrix_budget")
+    if estimate(stored.spec, resumed.sending).over_budget(budget) and not state.get("matrix_confirm"):
+        state["matrix_error"] = (
+            f"Nothing was sent: the {len(resumed.sending)} missing cells may cost more than your budget of {fmt.cost(budget)}."
+            " Tick **Run anyway** under the estimate, or raise the budget."
+        ).replace("$", r"\$")
+        return
+    state["matrix_confirm"] = False
     state["matrix_run"] = resumed.start()
 
 

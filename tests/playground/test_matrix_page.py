@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playground_helpers import history_store, texts
+from playground_helpers import history_store, page_source, texts
 
 CSV = b"city\nParis\nRome\nOslo\n"
 
@@ -143,3 +143,47 @@ def test_the_diff_of_two_answers_in_a_row_escapes_model_markup(app: Any) -> None
     assert "<ins" in html and "<del" in html
     assert "&lt;b&gt;" in html and "<b>hello" not in html  # the demo answers quote the prompt: its markup stays text
     assert any("Word diff" in t for t in texts(at.caption))
+
+
+def test_stop_then_resume_from_the_page_sends_only_the_missing_cells(app: Any, data_dir: Path) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    at.multiselect(key="matrix_models").set_value(["local/demo-fast", "local/demo-slow"]).run()
+    at.number_input(key="matrix_concurrency").set_value(1).run()
+    at.button(key="matrix-run-button").click().run()
+    first = at.session_state["matrix_run"]
+    while first.progress().done < 1:
+        first.wait(0.05)
+    at.button(key="matrix-stop").click().run()
+    at = _wait(at)
+    assert first.status == "stopped" and not at.button(key="matrix-resume").disabled
+    answered = {c for c, s in first.cells().items() if s.status == "done"}
+    assert answered and len(answered) < 6
+    at.button(key="matrix-resume").click().run()
+    assert not at.exception, at.exception
+    resumed = at.session_state["matrix_run"]
+    assert resumed is not first and resumed.id == first.id
+    assert set(resumed.sending) == {(r, m) for r in range(3) for m in range(2)} - answered
+    at = _wait(at)
+    assert resumed.status == "done" and resumed.progress().done == 6
+    assert any("6 / 6 cells" in str(p.proto.text) for p in at.get("progress"))
+
+
+def test_history_lists_the_matrix_run_and_opens_it_on_the_matrix_page(app: Any, data_dir: Path) -> None:
+    at = _page(app)
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    at.button(key="matrix-run-button").click().run()
+    at = _wait(at)
+    run_id = at.session_state["matrix_run"].id
+    at.session_state["matrix_run"] = None
+    at.switch_page("../pages/history.py").run()
+    assert not at.exception, at.exception
+    assert "Matrix 3 × 2 · Done" in page_source(at)
+    at.button(key=f"open-{run_id}").click().run()
+    assert not at.exception, at.exception
+    opened = at.session_state["matrix_run"]
+    assert opened.id == run_id and opened.status == "done" and len(opened.cells()) == 6
+    assert at.text_area(key="set_template").value == "One fact about {{city}}."
+    assert _editor(at).value["city"].tolist() == ["Paris", "Rome", "Oslo"]
