@@ -187,3 +187,43 @@ def test_history_lists_the_matrix_run_and_opens_it_on_the_matrix_page(app: Any, 
     assert opened.id == run_id and opened.status == "done" and len(opened.cells()) == 6
     assert at.text_area(key="set_template").value == "One fact about {{city}}."
     assert _editor(at).value["city"].tolist() == ["Paris", "Rome", "Oslo"]
+
+
+def test_a_planted_key_reaches_no_cell_page_export_or_database_row(app: Any, data_dir: Path, fake_llm_server: Any) -> None:
+    import json
+
+    from app.history.export import FORMATS
+    from vv_llm.testing import Reply, echo_responder
+
+    key = "sk-PLANTED-matrix-key-0123456789abcdef"
+    fake_llm_server.api_keys = {key}
+    fake_llm_server.responder = lambda info: (
+        Reply.error(401, f"Incorrect API key provided: {key}.") if info.model == "echoing" else echo_responder(info)
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "settings.json").write_text(
+        json.dumps(
+            {
+                "VERSION": "2",
+                "endpoints": [{"id": "planted", "api_base": fake_llm_server.url("/v1"), "api_key": key}],
+                "backends": {"local": {"models": {"planted-model": {"endpoints": ["planted"]}, "echoing": {"endpoints": ["planted"]}}}},
+                "retry": {"max_attempts": 1},
+            }
+        )
+    )
+    at = _page(app)
+    at.text_area(key="set_template").set_value("Is {{thing}} safe?").run()
+    at = _upload(at, "things.txt", b"my key\n")
+    at.multiselect(key="matrix_models").set_value(["local/planted-model", "local/echoing"]).run()
+    at.button(key="matrix-run-button").click().run()
+    at = _wait(at)
+    states = at.session_state["matrix_run"].cells()
+    assert states[(0, 0)].status == "done" and states[(0, 1)].error_type == "AuthenticationError"
+    assert "Incorrect API key provided" in (states[(0, 1)].error_message or "")
+    sources = [page_source(at)]
+    at.switch_page("../pages/history.py").run()
+    sources.append(page_source(at))
+    runs = history_store(data_dir).search()
+    exports = [f.render(runs) for f in FORMATS.values()]
+    database = b"".join(p.read_bytes() for p in data_dir.glob("history.db*"))
+    assert all(key not in text for text in sources + exports) and key.encode() not in database
