@@ -383,7 +383,7 @@ with st.container(border=True, key="matrix-setup"):
     guess = None
     if spec.models and rows and not problems:
         guess = _estimate(spec)
-        st.dataframe(matrix_ui.estimate_frame(guess), hide_index=True, width="stretch", key="matrix-estimate")
+        st.dataframe(matrix_ui.estimate_rows(guess), hide_index=True, width="stretch", key="matrix-estimate")
         upper = guess.upper_cost
         total = (
             fmt.cost(upper)
@@ -451,7 +451,7 @@ def _show(run: MatrixRun) -> None:
         st.checkbox("Resend failed cells too", key="matrix_retry", disabled=live)
         if status == "interrupted":
             st.caption("The playground stopped while this run was going: finished cells are kept; Resume sends only the missing ones.")
-    st.dataframe(matrix_ui.summary_frame(summarize(spec, states)), hide_index=True, width="stretch", key="matrix-summary")
+    st.dataframe(matrix_ui.summary_rows(summarize(spec, states)), hide_index=True, width="stretch", key="matrix-summary")
     f1, f2, f3, f4 = st.columns([3, 3, 3, 2])
     model_filter = f1.multiselect(
         "Show models",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app.answer_diff import AnswerDiff, ParsedAnswer, compare_answers, diff_html, diff_stats, short_json
@@ -52,7 +51,7 @@ def render_answer_diff(
                     {"field": f.path, "difference": KINDS[f.kind], labels[0]: short_json(f.a), labels[1]: short_json(f.b)}
                     for f in diff.fields
                 ]
-                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                st.dataframe(rows, hide_index=True, width="stretch")
             return diff
         stats = diff_stats(diff.words)
         if diff.identical:

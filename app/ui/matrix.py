@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from app import formatting as fmt
@@ -41,7 +40,7 @@ def render_progress(progress: Progress, running: bool) -> None:
     st.progress(progress.fraction, text=progress_text(progress, running))
 
 
-def estimate_frame(estimate: CostEstimate) -> pd.DataFrame:
+def estimate_rows(estimate: CostEstimate) -> list[dict[str, object]]:
     rows = [
         {
             "model": m.ref,
@@ -55,23 +54,21 @@ def estimate_frame(estimate: CostEstimate) -> pd.DataFrame:
         }
         for m in estimate.models
     ]
-    return pd.DataFrame(rows)
+    return rows
 
 
-def summary_frame(summaries: Sequence[ModelSummary]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "model": s.ref,
-                "finished": f"{s.finished} / {s.cells}",
-                "median TTFT": fmt.seconds(s.median_ttft),
-                "total cost": fmt.cost(s.total_cost),
-                "error rate": "–" if s.error_rate is None else f"{s.error_rate:.0%}",
-                "mean answer length": "–" if s.mean_length is None else f"{s.mean_length:,.0f} chars",
-            }
-            for s in summaries
-        ]
-    )
+def summary_rows(summaries: Sequence[ModelSummary]) -> list[dict[str, object]]:
+    return [
+        {
+            "model": s.ref,
+            "finished": f"{s.finished} / {s.cells}",
+            "median TTFT": fmt.seconds(s.median_ttft),
+            "total cost": fmt.cost(s.total_cost),
+            "error rate": "–" if s.error_rate is None else f"{s.error_rate:.0%}",
+            "mean answer length": "–" if s.mean_length is None else f"{s.mean_length:,.0f} chars",
+        }
+        for s in summaries
+    ]
 
 
 def render_cell(state: ColumnState | None, key: str) -> None:
@@ -174,4 +171,4 @@ def history_details(view: RunView) -> None:
     st.caption(f"{info.row.row_count} prompts × {info.row.model_count} models · {len(info.cells)} of {info.total_cells} cells saved")
     spec = MatrixSpec(models=info.models, rows=info.rows, template=info.row.template)
     states = {cell: restored_state(r.result, r.tool_calls, None) for r in view.results if (cell := info.cells.get(r.result.id or -1))}
-    st.dataframe(summary_frame(summarize(spec, states)), hide_index=True, width="stretch")
+    st.dataframe(summary_rows(summarize(spec, states)), hide_index=True, width="stretch")
