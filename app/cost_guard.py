@@ -78,7 +78,7 @@ def output_bound(backend: str, model: str, max_tokens: int | None) -> int | None
 
 def estimate_model(backend: str, model: str, conversations: Sequence[list[dict[str, Any]]], max_tokens: int | None) -> ModelEstimate:
     """The estimate for one model answering every conversation once."""
-    from vv_llm.pricing import cost
+    from vv_llm.pricing import cost_from_prices, prices_for
     from vv_llm.utilities.tokens import describe_tokenizer, get_message_token_counts
 
     result = ModelEstimate(backend, model, calls=len(conversations))
@@ -94,15 +94,16 @@ def estimate_model(backend: str, model: str, conversations: Sequence[list[dict[s
     result.max_output_tokens = None if bound is None else bound * len(counts)
     input_total = upper_total = 0.0
     try:
-        for prompt in counts:
-            priced_in = cost({"prompt_tokens": prompt, "completion_tokens": 0, "total_tokens": prompt}, backend, model)
-            if priced_in is None:
-                result.problem = "no prices for this model (add them on Endpoints & models)"
-                result.input_cost = result.upper_cost = None
-                return result
-            input_total += priced_in.total
+        prices = prices_for(backend, model)
+        if prices is None:
+            result.problem = "no prices for this model (add them on Endpoints & models)"
+            result.input_cost = result.upper_cost = None
+            return result
+        for prompt in counts:  # call by call: a long prompt may fall in a dearer price tier
+            priced_in = cost_from_prices({"prompt_tokens": prompt, "completion_tokens": 0}, prices)
+            input_total += priced_in.total if priced_in is not None else 0.0
             if bound is not None:
-                priced = cost({"prompt_tokens": prompt, "completion_tokens": bound, "total_tokens": prompt + bound}, backend, model)
+                priced = cost_from_prices({"prompt_tokens": prompt, "completion_tokens": bound}, prices)
                 upper_total += priced.total if priced is not None else 0.0
     except (VVLLMError, ValueError) as exc:
         result.problem = f"cannot price: {exc}"

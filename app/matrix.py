@@ -170,7 +170,13 @@ class MatrixRun:
         self.sending: list[Cell] = [c for c in spec.all_cells() if needs_sending(self.saved.get(c), retry_failed=retry_failed)]
         self.stored_status = status
         requests = [spec.request(c) for c in self.sending]
-        meta = {"matrix": spec, "cells": self.sending, "user_prompt": spec.template or "", "system_prompt": spec.system_prompt}
+        meta = {
+            "matrix": spec,
+            "cells": self.sending,
+            "replacing": {c for c in self.sending if c in self.saved},
+            "user_prompt": spec.template or "",
+            "system_prompt": spec.system_prompt,
+        }
         self.run = CompareRun(requests, meta=meta, recorder=recorder, loop=loop, scrub=scrub, run_id=self.id, concurrency=spec.concurrency)
         self._index = {cell: i for i, cell in enumerate(self.sending)}
         self._started: float | None = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -53,6 +54,10 @@ CELL_COLUMNS = [
     )
 ]
 """What a cell shows (``restored_state`` reads these)."""
+_INSERT_RESULT = insert(RunResult.__table__)  # type: ignore[attr-defined]
+_INSERT_MESSAGE = insert(RunMessage.__table__)  # type: ignore[attr-defined]
+_INSERT_CELL = insert(MatrixCellRow.__table__)  # type: ignore[attr-defined]
+"""Compiled once (parameters passed at execution), so saving a cell builds no statement."""
 
 
 def _dumps(value: Any) -> str:
@@ -171,43 +176,45 @@ class MatrixStore:
         """Cells are saved when they finish (a cell cut off mid-stream is resent on resume)."""
 
     def column_finished(self, run: CompareRun, index: int, state: ColumnState) -> None:
+        """Save a finished cell: its result row, the messages sent and the reply, and its link (one transaction)."""
         row_index, model_index = run.meta["cells"][index]
         spec: MatrixSpec = run.meta["matrix"]
         request = run.requests[index]
-        with self.session() as s:
-            old = s.exec(
-                select(MatrixCellRow).where(
-                    MatrixCellRow.run_id == run.id, MatrixCellRow.row_index == row_index, MatrixCellRow.model_index == model_index
-                )
-            ).first()
-            if old is not None:  # a resent cell replaces its earlier answer
-                if state.status == STOPPED and not state.content:
-                    return  # stopped before it was sent again: keep what was there
-                s.exec(delete(RunMessage).where(col(RunMessage.result_id) == old.result_id))
-                s.exec(delete(MatrixCellRow).where(col(MatrixCellRow.id) == old.id))
-                s.exec(delete(RunResult).where(col(RunResult.id) == old.result_id))
-            result = RunResult(
-                run_id=run.id,
-                position=row_index * len(spec.models) + model_index,
-                backend=request.backend,
-                model=request.model,
-                parameters=_dumps(request.options_summary()),
-                status=state.status,
-                finish_reason=state.finish_reason,
-                cost_usd=state.cost,
-                total_s=state.total,
-                error_type=state.error_type,
-                error_message=self.history.scrub(state.error_message),
-                finished_at=utcnow(),
-            )
-            self.history._fill(result, state)
-            s.add(result)
-            s.flush()
-            assert result.id is not None
-            sent = [*request.messages, state.reply] if state.reply is not None else request.messages
-            s.add_all(self.history._message_rows(result.id, sent))
-            s.add(MatrixCellRow(run_id=run.id, row_index=row_index, model_index=model_index, result_id=result.id))
-            s.commit()
+        result = RunResult(
+            run_id=run.id,
+            position=row_index * len(spec.models) + model_index,
+            backend=request.backend,
+            model=request.model,
+            parameters=_dumps(request.options_summary()),
+            status=state.status,
+            finish_reason=state.finish_reason,
+            cost_usd=state.cost,
+            total_s=state.total,
+            error_type=state.error_type,
+            error_message=self.history.scrub(state.error_message),
+            finished_at=utcnow(),
+        )
+        self.history._fill(result, state)
+        sent = [*request.messages, state.reply] if state.reply is not None else request.messages
+        # Core statements, not the ORM unit of work: a run writes hundreds of cells while it streams.
+        with self.history.engine.begin() as conn:
+            if (row_index, model_index) in run.meta.get("replacing", ()):
+                old = conn.execute(
+                    select(MatrixCellRow.id, MatrixCellRow.result_id).where(
+                        MatrixCellRow.run_id == run.id, MatrixCellRow.row_index == row_index, MatrixCellRow.model_index == model_index
+                    )
+                ).first()
+                if old is not None:  # a resent cell replaces its earlier answer
+                    if state.status == STOPPED and not state.content:
+                        return  # stopped before it was sent again: keep what was there
+                    conn.execute(delete(RunMessage).where(col(RunMessage.result_id) == old.result_id))
+                    conn.execute(delete(MatrixCellRow).where(col(MatrixCellRow.id) == old.id))
+                    conn.execute(delete(RunResult).where(col(RunResult.id) == old.result_id))
+            result_id = conn.execute(_INSERT_RESULT, result.model_dump(exclude={"id"})).inserted_primary_key[0]
+            messages = [m.model_dump(exclude={"id"}) for m in self.history._message_rows(result_id, sent)]
+            if messages:
+                conn.execute(_INSERT_MESSAGE, messages)
+            conn.execute(_INSERT_CELL, {"run_id": run.id, "row_index": row_index, "model_index": model_index, "result_id": result_id})
 
     def run_finished(self, run: CompareRun) -> None:
         with self.session() as s:

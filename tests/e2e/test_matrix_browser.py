@@ -77,14 +77,14 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
         expect(diff).to_be_visible()
         assert diff.locator("ins").count() > 0 and diff.locator("del").count() > 0
         expect(page.get_by_text("Word diff")).to_be_visible()
-        page.locator(".st-key-cell-0-1").get_by_text("Answer (").click()
-        expect(page.locator(".st-key-cell-0-1").get_by_text("Answer to")).to_be_visible()
         page.set_viewport_size({"width": 1440, "height": 2300})  # the estimate, progress, summary, matrix and diff in one picture
         page.locator(".st-key-matrix-setup").scroll_into_view_if_needed()
         page.wait_for_timeout(800)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "matrix.png"))
         page.set_viewport_size({"width": 1440, "height": 1600})
+        page.locator(".st-key-cell-0-1").get_by_text("Answer (").click()
+        expect(page.locator(".st-key-cell-0-1").get_by_text("Answer to")).to_be_visible()  # the answer, expanded
 
         _go(page, "History", "History")
         card = page.locator("[class*='st-key-run-']").first
