@@ -227,3 +227,34 @@ def test_a_planted_key_reaches_no_cell_page_export_or_database_row(app: Any, dat
     exports = [f.render(runs) for f in FORMATS.values()]
     database = b"".join(p.read_bytes() for p in data_dir.glob("history.db*"))
     assert all(key not in text for text in sources + exports) and key.encode() not in database
+
+
+def test_a_set_is_saved_by_name_reopened_edited_and_deleted_on_the_page(app: Any, data_dir: Path) -> None:
+    from app.history.matrix_store import MatrixStore
+
+    at = _page(app)
+    at.text_input(key="set_name").set_value("Capitals")
+    at.text_area(key="set_template").set_value("One fact about {{city}}.").run()
+    at = _upload(at, "cities.csv", CSV)
+    at.button(key="set-save").click().run()
+    assert any("Saved “Capitals”" in t for t in texts(at.success))
+    at.button(key="set-new").click().run()
+    assert at.text_area(key="set_template").value == "" and list(_editor(at).value.columns) == ["prompt"]
+    assert _editor(at).value.empty
+    assert at.selectbox(key="set_choice").options == ["—", "Capitals"]
+    saved = MatrixStore(history_store(data_dir)).list_sets()
+    assert [(s.name, s.template) for s in saved] == [("Capitals", "One fact about {{city}}.")]
+    at.selectbox(key="set_choice").set_value(saved[0].id).run()
+    at.button(key="set-open").click().run()
+    assert at.text_input(key="set_name").value == "Capitals"
+    assert at.text_area(key="set_template").value == "One fact about {{city}}."
+    assert _editor(at).value["city"].tolist() == ["Paris", "Rome", "Oslo"]
+    at.text_input(key="set_name").set_value("Capitals (edited)")
+    at.text_area(key="set_template").set_value("Two facts about {{city}}.").run()
+    at.button(key="set-save").click().run()
+    assert any("Saved “Capitals (edited)”" in t for t in texts(at.success))
+    edited = MatrixStore(history_store(data_dir)).list_sets()
+    assert [(s.id, s.name, s.template) for s in edited] == [(saved[0].id, "Capitals (edited)", "Two facts about {{city}}.")]
+    at.button(key="set-delete").click().run()
+    assert any("Deleted the prompt set" in t for t in texts(at.success))
+    assert at.selectbox(key="set_choice").options == ["—"]
