@@ -65,6 +65,8 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
 
         page.get_by_role("button", name="Run 6 cells").click()
         cells = watch_cells(page, 6)
+        settle(page)  # the live view hands over to the finished page
+        expect(page.locator(".st-key-matrix-grid")).to_have_count(1)
         assert [_status(c) for c in cells] == ["Done"] * 6, cells
         assert all("TTFT" in c and "tok/s" in c for c in cells)
         expect(page.get_by_text("6 / 6 cells")).to_be_visible()
