@@ -76,16 +76,32 @@ def output_bound(backend: str, model: str, max_tokens: int | None) -> int | None
     return int(limit) if limit else None
 
 
-def estimate_model(backend: str, model: str, conversations: Sequence[list[dict[str, Any]]], max_tokens: int | None) -> ModelEstimate:
-    """The estimate for one model answering every conversation once."""
+def estimate_model(
+    backend: str,
+    model: str,
+    conversations: Sequence[list[dict[str, Any]]],
+    max_tokens: int | None,
+    counted: dict[Any, list[int]] | None = None,
+) -> ModelEstimate:
+    """The estimate for one model answering every conversation once.
+
+    ``counted`` shares prompt counts between models that count tokens the same way (same tokenizer,
+    message rules and scale): pass one dict for every model of a run.
+    """
     from vv_llm.pricing import cost_from_prices, prices_for
     from vv_llm.utilities.tokens import describe_tokenizer, get_message_token_counts
 
     result = ModelEstimate(backend, model, calls=len(conversations))
     bound = output_bound(backend, model, max_tokens)
     try:
-        result.exact_tokens = bool(describe_tokenizer(model, backend).exact)
-        counts = [get_message_token_counts(messages, None, model, backend) for messages in conversations]
+        info = describe_tokenizer(model, backend)
+        result.exact_tokens = bool(info.exact)
+        key = (info.tokenizer, info.family, info.scale, id(conversations))
+        counts = counted.get(key) if counted is not None else None
+        if counts is None:
+            counts = [get_message_token_counts(messages, None, model, backend) for messages in conversations]
+            if counted is not None:
+                counted[key] = counts
     except Exception as exc:  # a tokenizer that cannot load: say so rather than guess
         result.problem = f"cannot count tokens: {type(exc).__name__}"
         result.prompt_tokens, result.input_cost, result.upper_cost, result.max_output_tokens = 0, None, None, bound

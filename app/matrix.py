@@ -96,12 +96,15 @@ def estimate(spec: MatrixSpec, cells: Iterable[Cell] | None = None) -> CostEstim
     """The cost guard's estimate for sending ``cells`` (default: every cell), per model."""
     chosen = list(spec.all_cells() if cells is None else cells)
     out = CostEstimate()
+    conversations: dict[tuple[int, ...], list[list[dict[str, Any]]]] = {}
+    counted: dict[Any, list[int]] = {}  # models with the same tokenizer count each prompt once
     for m, ref in enumerate(spec.models):
-        rows = [r for r, column in chosen if column == m]
+        rows = tuple(r for r, column in chosen if column == m)
         if not rows:
             continue
+        sent = conversations.setdefault(rows, [spec.messages(r) for r in rows])
         backend, model = parse_ref(ref)
-        out.models.append(estimate_model(backend, model, [spec.messages(r) for r in rows], spec.max_tokens))
+        out.models.append(estimate_model(backend, model, sent, spec.max_tokens, counted))
     return out
 
 
