@@ -2,7 +2,9 @@
 
 The UI reads ``snapshot()`` whenever it redraws; a slow column never holds up a fast one, a
 failed column never stops the others, and ``stop()`` cancels what is still running (keeping the
-text that arrived). A recorder, when given, persists the run as it goes.
+text that arrived). A recorder, when given, persists the run as it goes. With ``concurrency`` at
+most that many columns of each model stream at once (a matrix run's cells); the rest wait their
+turn, and a slow model never takes a fast one's slots.
 """
 
 from __future__ import annotations
@@ -109,6 +111,15 @@ def _report(source: Any) -> dict[str, Any] | None:
     return report.to_dict() if report is not None else None
 
 
+def _copy_state(state: ColumnState) -> ColumnState:
+    """A copy safe to read while the original streams on (strings are immutable; containers are copied)."""
+    out = copy.copy(state)
+    out.tool_calls = copy.deepcopy(state.tool_calls) if state.tool_calls else []
+    out.usage = dict(state.usage) if state.usage is not None else None
+    out.reply = copy.deepcopy(state.reply) if state.reply is not None else None
+    return out
+
+
 def _merge_tool_deltas(calls: list[dict[str, Any]], deltas: Any) -> None:
     for delta in deltas:
         while len(calls) <= delta.index:
@@ -135,8 +146,10 @@ class CompareRun:
         loop: BackgroundLoop | None = None,
         scrub: Callable[[str | None], str | None] | None = None,
         run_id: str | None = None,
+        concurrency: int | None = None,
     ):
         self.id = run_id or uuid.uuid4().hex
+        self.concurrency = concurrency
         self.requests = requests
         self.meta = meta or {}
         self.states = [ColumnState(r.backend, r.model) for r in requests]
@@ -146,6 +159,9 @@ class CompareRun:
         self._scrub = scrub or (lambda text: text)
         self._lock = threading.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._settled: dict[int, ColumnState | None] = {}
+        """Columns that will not change any more (their copy, once a snapshot made it)."""
         self._stop_requested = False
         self._cancelled = False
         self._done = threading.Event()
@@ -181,13 +197,29 @@ class CompareRun:
         return self._done.wait(timeout)
 
     def snapshot(self) -> list[ColumnState]:
-        """A consistent copy of every column, for drawing."""
+        """A consistent copy of every column, for drawing: read-only (a settled column is copied once, then reused)."""
         with self._lock:
-            return [copy.deepcopy(s) for s in self.states]
+            out = []
+            for i, state in enumerate(self.states):
+                settled = self._settled.get(i)
+                if settled is None:
+                    settled = _copy_state(state)
+                    if i in self._settled:
+                        self._settled[i] = settled
+                out.append(settled)
+            return out
 
     def column(self, index: int) -> ColumnState:
         with self._lock:
-            return copy.deepcopy(self.states[index])
+            return _copy_state(self.states[index])
+
+    def status_counts(self) -> dict[str, int]:
+        """How many columns are in each status (cheap: nothing is copied)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for state in self.states:
+                counts[state.status] = counts.get(state.status, 0) + 1
+        return counts
 
     # -- work (background loop) ----------------------------------------------------------
     def _cancel_all(self) -> None:
@@ -209,7 +241,9 @@ class CompareRun:
 
     async def _main(self) -> None:
         try:
-            self._tasks = [asyncio.create_task(self._column(i)) for i in range(len(self.requests))]
+            if self.concurrency:
+                self._slots = {(r.backend, r.model): asyncio.Semaphore(self.concurrency) for r in self.requests}
+            self._tasks = [asyncio.create_task(self._column_in_turn(i)) for i in range(len(self.requests))]
             if self._stop_requested:
                 self._cancel_all()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -217,7 +251,36 @@ class CompareRun:
         finally:
             self._done.set()
 
-    async def _column(self, index: int) -> None:
+    async def _column_in_turn(self, index: int) -> None:
+        """Stream column ``index`` once its model has a free slot (at once without a concurrency cap)."""
+        request = self.requests[index]
+        slots = self._slots.get((request.backend, request.model))
+        if slots is None:
+            await self._column(index)
+            return
+        try:
+            await slots.acquire()
+        except asyncio.CancelledError:  # stopped while waiting: nothing was sent
+            with self._lock:
+                self.states[index].status = STOPPED
+                self.states[index].error_message = "stopped before it was sent"
+                self._settled[index] = None
+            await asyncio.to_thread(self._record, "column_finished", index, self.column(index))
+            return
+        released = False
+
+        def release() -> None:  # as soon as the stream is over: saving it must not hold the slot
+            nonlocal released
+            if not released:
+                released = True
+                slots.release()
+
+        try:
+            await self._column(index, on_settled=release)
+        finally:
+            release()
+
+    async def _column(self, index: int, on_settled: Callable[[], None] | None = None) -> None:
         request = self.requests[index]
         state = self.states[index]
         start = time.monotonic()
@@ -288,6 +351,9 @@ class CompareRun:
                     state.cost = cost_usd(state.backend, state.model, state.usage)
                 if state.reply is None and (state.content or state.reasoning):
                     state.reply = {"role": "assistant", "content": state.content}
+                self._settled[index] = None
+            if on_settled is not None:
+                on_settled()
             if progress is not None:
                 await asyncio.gather(progress, return_exceptions=True)
             await asyncio.to_thread(self._record, "column_finished", index, self.column(index))

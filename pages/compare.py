@@ -13,6 +13,7 @@ from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, fr
 from app.runner import CompareRun
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
+from app.ui.diff import render_diff_picker
 
 MIN_MODELS, MAX_MODELS = 2, 6
 LIVE_REFRESH = 0.3  # seconds between redraws while streams run
@@ -248,6 +249,8 @@ def _show_results(conversation: Conversation) -> None:
                 demo=bool(option and option.demo),
                 earlier=conversation.history(i, upto=len(conversation.turns) - 1),
             )
+    if run.finished:
+        render_diff_picker([s.model for s in snapshot], [s.content for s in snapshot], key="compare-diff")
 
 
 if conversation is not None and conversation.current is not None:

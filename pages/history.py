@@ -10,7 +10,9 @@ from app import formatting as fmt
 from app.bootstrap import AppContext, context
 from app.conversation import from_history
 from app.history.export import FORMATS
+from app.history.matrix_store import matrix_store
 from app.history.store import HistoryStore, RunView
+from app.ui import matrix as matrix_ui
 from app.ui import nav
 from app.ui import results as results_ui
 from app.ui.common import header, md_escape
@@ -24,8 +26,11 @@ if ctx.history is None:
     st.error(ctx.history_problem or "History is unavailable.", icon=":material/database:")
     st.stop()
 store: HistoryStore = ctx.history
+matrix_store(store)  # marks matrix runs a dead process left running as interrupted
 if state.pop("goto_compare", False):
     nav.go("compare")  # after "Open in Compare" (switching pages is not allowed inside a callback)
+if state.pop("goto_matrix", False):
+    nav.go("matrix")
 
 
 def _day_bounds(days: tuple[date, ...] | list[date]) -> tuple[datetime | None, datetime | None]:
@@ -41,6 +46,11 @@ def _day_bounds(days: tuple[date, ...] | list[date]) -> tuple[datetime | None, d
 def _open(run_id: str) -> None:
     state["restore_run"] = run_id
     state["goto_compare"] = True
+
+
+def _open_matrix(run_id: str) -> None:
+    state["open_matrix"] = run_id
+    state["goto_matrix"] = True
 
 
 def _delete(run_ids: list[str]) -> None:
@@ -104,17 +114,25 @@ for view in runs:
     with st.container(border=True, key=f"run-{run.id}"):
         top = st.columns([6, 1.4, 1.2], vertical_alignment="center")
         top[0].checkbox(f"**{md_escape(run.title or '(no prompt)')}**", key=f"select-{run.id}")
-        top[1].button("Open in Compare", icon=":material/open_in_new:", key=f"open-{run.id}", on_click=_open, args=(run.id,))
+        if view.matrix is not None:
+            top[1].button("Open matrix", icon=":material/grid_view:", key=f"open-{run.id}", on_click=_open_matrix, args=(run.id,))
+        else:
+            top[1].button("Open in Compare", icon=":material/open_in_new:", key=f"open-{run.id}", on_click=_open, args=(run.id,))
         with top[2].popover("Delete", icon=":material/delete:"):
             st.write("Delete this run?")
             st.button("Yes, delete", type="primary", key=f"delete-{run.id}", on_click=_delete, args=([run.id],))
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            for r in view.results:
+            if view.matrix is not None:
+                matrix_ui.history_badges(view)
+            for r in view.results if view.matrix is None else []:
                 label, color, icon = results_ui.status_look(r.result.status)
                 st.badge(r.result.model, color=color, icon=icon, help=f"{r.result.backend} · {label}")
             turn = " · follow-up" if run.parent_id else ""
             st.caption(f"{fmt.local_time(run.created_at)} · cost {fmt.cost(view.total_cost)}{turn}".replace("$", r"\$"))
         with st.expander("Details", icon=":material/visibility:"):
+            if view.matrix is not None:
+                matrix_ui.history_details(view)
+                continue
             if run.system_prompt:
                 st.markdown("**System prompt**")
                 st.text(run.system_prompt)

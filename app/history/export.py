@@ -40,7 +40,10 @@ CSV_COLUMNS = [
     "content",
     "reasoning",
     "tool_calls",
+    "matrix_row",
+    "matrix_variables",
 ]
+"""One row per model result; a matrix run's cells carry their own prompt (``user_prompt``), row and variables."""
 
 
 def _usage(result: ResultView) -> dict[str, int | None]:
@@ -55,7 +58,7 @@ def _usage(result: ResultView) -> dict[str, int | None]:
 
 def run_to_dict(view: RunView) -> dict[str, Any]:
     run = view.run
-    return {
+    out = {
         "id": run.id,
         "created_at": fmt.iso_utc(run.created_at),
         "finished_at": fmt.iso_utc(run.finished_at),
@@ -86,10 +89,14 @@ def run_to_dict(view: RunView) -> dict[str, Any]:
                 "error": {"type": r.result.error_type, "message": r.result.error_message} if r.result.error_type else None,
                 "parameters": r.parameters,
                 "messages": r.messages,
+                **({"cell": view.matrix.cell_dict(r.result.id)} if view.matrix is not None else {}),
             }
             for r in view.results
         ],
     }
+    if view.matrix is not None:
+        out["matrix"] = view.matrix.to_dict()
+    return out
 
 
 def to_json(runs: Sequence[RunView]) -> str:
@@ -125,20 +132,56 @@ def to_markdown(runs: Sequence[RunView]) -> str:
         if run.system_prompt:
             out += ["**System prompt**", "", _quote(run.system_prompt), ""]
         images = f" (+{run.image_count} image{'s' if run.image_count != 1 else ''})" if run.image_count else ""
+        if view.matrix is not None:
+            out += _matrix_markdown(view)
+            continue
         out += [f"**Prompt**{images}", "", _quote(run.user_prompt), ""]
         for i, r in enumerate(view.results, 1):
-            res = r.result
-            partial = " (partial)" if res.status in ("partial", "stopped") else ""
-            out += [f"### {i}. {res.model} ({res.backend}) — {res.status}{partial}", "", _metrics_line(r), ""]
-            if res.error_type:
-                out += [f"**Error** `{res.error_type}`: {res.error_message or ''}", ""]
-            if res.reasoning:
-                out += ["**Reasoning**", "", _quote(res.reasoning), ""]
-            if r.tool_calls:
-                out += ["**Tool calls**", "", "```json", json.dumps(r.tool_calls, ensure_ascii=False, indent=2), "```", ""]
-            if res.content:
-                out += [res.content, ""]
+            out += [f"### {i}. {_result_markdown_title(r)}", "", *_result_markdown(r)]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _result_markdown_title(r: ResultView) -> str:
+    res = r.result
+    partial = " (partial)" if res.status in ("partial", "stopped") else ""
+    return f"{res.model} ({res.backend}) — {res.status}{partial}"
+
+
+def _result_markdown(r: ResultView) -> list[str]:
+    res = r.result
+    out = [_metrics_line(r), ""]
+    if res.error_type:
+        out += [f"**Error** `{res.error_type}`: {res.error_message or ''}", ""]
+    if res.reasoning:
+        out += ["**Reasoning**", "", _quote(res.reasoning), ""]
+    if r.tool_calls:
+        out += ["**Tool calls**", "", "```json", json.dumps(r.tool_calls, ensure_ascii=False, indent=2), "```", ""]
+    if res.content:
+        out += [res.content, ""]
+    return out
+
+
+def _matrix_markdown(view: RunView) -> list[str]:
+    """A matrix run: its template and models, then each prompt row with every model's answer."""
+    info = view.matrix
+    assert info is not None
+    models = ", ".join(f"`{m}`" for m in info.models)
+    out = [f"**Matrix** {info.row.row_count} prompts × {info.row.model_count} models ({models}) · {info.row.status}", ""]
+    if info.row.template.strip():
+        out += ["**Template**", "", _quote(info.row.template), ""]
+    by_row: dict[int, list[tuple[int, ResultView]]] = {}
+    for r in view.results:
+        cell = info.cells.get(r.result.id or -1)
+        if cell is not None:
+            by_row.setdefault(cell[0], []).append((cell[1], r))
+    for row in range(info.row.row_count):
+        out += [f"### Row {row + 1}", "", _quote(info.prompt(row)), ""]
+        answers = sorted(by_row.get(row, []), key=lambda pair: pair[0])
+        if not answers:
+            out += ["_(not run)_", ""]
+        for _m, r in answers:
+            out += [f"#### {_result_markdown_title(r)}", "", *_result_markdown(r)]
+    return out
 
 
 def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
@@ -146,12 +189,13 @@ def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
     for view in runs:
         for r in view.results:
             res = r.result
+            cell = view.matrix.cell_dict(res.id) if view.matrix is not None else None
             rows.append(
                 {
                     "run_id": view.run.id,
                     "created_at": fmt.iso_utc(view.run.created_at),
                     "run_status": view.run.status,
-                    "user_prompt": view.run.user_prompt,
+                    "user_prompt": cell["prompt"] if cell else view.run.user_prompt,
                     "system_prompt": view.run.system_prompt or "",
                     "position": res.position,
                     "backend": res.backend,
@@ -172,6 +216,8 @@ def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
                     "content": res.content,
                     "reasoning": res.reasoning or "",
                     "tool_calls": json.dumps(r.tool_calls, ensure_ascii=False) if r.tool_calls else "",
+                    "matrix_row": cell["row"] + 1 if cell else "",
+                    "matrix_variables": json.dumps(cell["variables"], ensure_ascii=False) if cell else "",
                 }
             )
     return rows

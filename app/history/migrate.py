@@ -60,6 +60,10 @@ def upgrade(engine: Engine) -> None:
 
 def _upgrade_once(engine: Engine, target: str) -> None:
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction: take the write lock first so one process
+            # migrates all revisions atomically while another waits, then finds the work done.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         revision = MigrationContext.configure(connection).get_current_revision()
         if revision == target:
             return

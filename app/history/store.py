@@ -20,6 +20,7 @@ from sqlalchemy import event, func, or_
 from sqlmodel import Session, col, create_engine, delete, select
 
 from app.history import migrate
+from app.history.matrix_views import MatrixInfo, attach_matrix
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class ResultView:
 class RunView:
     run: Run
     results: list[ResultView] = field(default_factory=list)
+    matrix: MatrixInfo | None = None
+    """Set when the run is a matrix run (prompts × models); its results are the cells."""
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -305,7 +308,10 @@ class HistoryStore:
         by_run: dict[str, list[ResultView]] = {}
         for result in results:
             by_run.setdefault(result.run_id, []).append(ResultView(result, by_result.get(result.id or -1, [])))
-        return [RunView(run, by_run.get(run.id, [])) for run in runs]
+        views = [RunView(run, by_run.get(run.id, [])) for run in runs]
+        with self.session() as s:
+            attach_matrix(s, views)
+        return views
 
     def model_names(self) -> list[str]:
         with self.session() as s:

@@ -6,6 +6,7 @@ import streamlit as st
 
 PAGES = {
     "compare": ("../pages/compare.py", "Compare", ":material/view_column:"),
+    "matrix": ("../pages/matrix.py", "Prompt sets", ":material/grid_view:"),
     "history": ("../pages/history.py", "History", ":material/history:"),
     "dashboard": ("../pages/dashboard.py", "Usage", ":material/monitoring:"),
     "endpoints": ("../pages/endpoints.py", "Endpoints & models", ":material/tune:"),
@@ -21,6 +22,6 @@ def build() -> list[st.Page]:
 
 
 def go(name: str) -> None:
-    """Switch to page ``name`` (``compare``, ``history``, ``dashboard`` or ``endpoints``)."""
+    """Switch to page ``name`` (``compare``, ``matrix``, ``history``, ``dashboard`` or ``endpoints``)."""
     page = _built.get(name)
     st.switch_page(page if page is not None else PAGES[name][0])
