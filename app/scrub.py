@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from vv_llm.errors import secret_forms
+
 REDACTED = "[redacted]"
 
 
 class Scrubber:
     def __init__(self, secrets: Iterable[str] = ()):
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        # Escaped and URL-encoded forms too: a key with a stray line break is quoted as ``sk-…\\n``.
+        forms = {form for s in secrets if s and len(s.strip()) >= 4 for form in secret_forms(s)}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str | None) -> str | None:
         if not text or not self.secrets:

@@ -57,20 +57,30 @@ class ResolvedModel:
 
 def _read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
+    where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SettingsError([("", f"cannot read settings file {str(path)!r}: {exc.strerror}")]) from None
+        raise SettingsError([("", f"cannot read settings file {where!r}: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError([("", f"settings file {where!r} is not UTF-8 text (byte {exc.start} cannot be decoded)")]) from None
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        if path.suffix.lower() == ".toml":
+        if kind == "TOML":
             try:
                 import tomllib
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib  # type: ignore[no-redef]
-            return tomllib.loads(text)
-        return json.loads(text)
+            data: Any = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except RecursionError:
+        raise SettingsError([("", f"settings file {where!r} is nested too deeply to be settings")]) from None
     except ValueError as exc:
-        raise SettingsError([("", f"settings file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}")]) from None
+        raise SettingsError([("", f"settings file {where!r} is not valid {path.suffix.lstrip('.') or kind}: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise SettingsError([("", f"settings file {where!r} must hold a {kind} object, not {type(data).__name__}")])
+    return data
 
 
 class Settings:
@@ -117,14 +127,20 @@ class Settings:
                 model = SettingsModel.model_validate(raw)
             except ValidationError as exc:
                 raise SettingsError(pydantic_errors(exc)) from None
+            except RecursionError:
+                raise SettingsError([("", "settings are nested too deeply")]) from None
         errors = _cross_check(model)
         if errors:
             raise SettingsError(errors)
         return model
 
     def load_file(self, path: str | os.PathLike[str]) -> None:
-        """Load a JSON or TOML settings file."""
-        self.load(_read_file(path))
+        """Load a JSON or TOML settings file (a bad one → :class:`SettingsError` naming the file)."""
+        data = _read_file(path)
+        try:
+            self.load(data)
+        except SettingsError as exc:
+            raise SettingsError([(p, f"{m} (in {str(path)!r})" if not p else m) for p, m in exc.errors]) from None
 
     def load_from_env(self, var: str = SETTINGS_ENV_VAR) -> bool:
         """Load the file named by the environment variable; False when it is not set."""

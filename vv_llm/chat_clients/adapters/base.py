@@ -92,6 +92,8 @@ class Adapter(ABC):
     """Translate between vv-llm's types and one provider protocol, for one endpoint."""
 
     provider: str = "openai"
+    stream_media_types: tuple[str, ...] = ("text/event-stream",)
+    """Content types of this protocol's streamed answers."""
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         self.backend = backend
