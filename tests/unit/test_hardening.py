@@ -45,7 +45,9 @@ def use(fake_llm_server: Any) -> Any:
             {
                 "VERSION": "2",
                 "endpoints": [{"id": "planted", "api_base": fake_llm_server.url(base_path(backend)), "api_key": KEY, **endpoint}],
-                "backends": {backend.value: {"endpoints": ["planted"]}},
+                "backends": {
+                    backend.value: {"endpoints": ["planted"], **({"models": {"local-model": {}}} if backend is BackendType.Local else {})}
+                },
                 "retry": {"max_attempts": 1, "backoff_initial": 0},
             }
         )
@@ -336,3 +338,111 @@ def test_a_stream_held_open_before_any_output_is_a_timeout(use: Any, fake_llm_se
                     pass
 
             asyncio.run(run())
+
+
+# -- 11. usage: completion includes reasoning, prompt + completion == total -----------------
+XAI_SHAPE = {"prompt_tokens": 291, "completion_tokens": 26, "reasoning_tokens": 189, "usage_style": "xai"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_xai_usage_counts_reasoning_in_completion_tokens(use: Any, fake_llm_server: Any, stream: bool) -> None:
+    use(BackendType.XAI)
+    fake_llm_server.enqueue(Reply(content="42", reasoning="Let me think.", **XAI_SHAPE))
+    client = create_chat_client(BackendType.XAI, model="grok-3-mini")
+    if stream:
+        handle = client.create_stream(USER)
+        list(handle)
+        usage = handle.message.usage
+    else:
+        usage = client.create_completion(USER).usage
+    wire = fake_llm_server.last_request
+    assert wire.json["model"] == "grok-3-mini"
+    assert usage is not None
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.total_tokens) == (291, 215, 189, 506)
+
+
+def test_an_unlisted_openai_compatible_server_with_xai_style_usage_is_judged_by_its_total(use: Any, fake_llm_server: Any) -> None:
+    use(BackendType.Local)
+    fake_llm_server.enqueue(Reply(content="42", reasoning="hmm", **XAI_SHAPE))
+    usage = create_chat_client(BackendType.Local, model="local-model").create_completion(USER).usage
+    assert usage is not None and (usage.completion_tokens, usage.total_tokens) == (215, 506)
+
+
+@pytest.mark.parametrize(
+    ("backend", "model"),
+    [
+        (BackendType.OpenAI, "gpt-4o"),
+        (BackendType.DeepSeek, "deepseek-reasoner"),
+        (BackendType.Qwen, "qwen-plus"),
+        (BackendType.Groq, "qwen/qwen3-32b"),
+        (BackendType.Anthropic, "claude-sonnet-4-5"),
+        (BackendType.Gemini, "gemini-2.5-flash"),
+    ],
+    ids=lambda v: getattr(v, "value", v),
+)
+def test_usage_that_already_counts_reasoning_is_kept_and_adds_up(use: Any, fake_llm_server: Any, backend: BackendType, model: str) -> None:
+    use(backend)
+    fake_llm_server.enqueue(Reply(content="The answer is 42.", reasoning="Six times seven.", prompt_tokens=100, completion_tokens=40))
+    usage = create_chat_client(backend, model=model).create_completion(USER, thinking=True).usage
+    assert usage is not None and usage.prompt_tokens + usage.completion_tokens == usage.total_tokens
+    assert usage.completion_tokens >= usage.reasoning_tokens
+    if backend is not BackendType.Gemini:  # Gemini reports thoughts on top of candidates (folded in, as before)
+        assert usage.completion_tokens == 40
+
+
+# -- 12. Gemini function-call arguments streamed as partialArgs ----------------------------
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string"},
+                "days": {"type": "integer"},
+                "hourly": {"type": "boolean"},
+                "stops": {"type": "array", "items": {"type": "string"}},
+                "options": {"type": "object", "properties": {"unit system": {"type": "string"}}},
+            },
+        },
+    },
+}
+STREAMED_ARGS = {"functionCallingConfig": {"mode": "AUTO", "streamFunctionCallArguments": True}}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_gemini_function_call_arguments_streamed_in_pieces_are_assembled(use: Any, fake_llm_server: Any, mode: str) -> None:
+    from vv_llm.testing import ToolCallSpec
+
+    first = {
+        "location": "Boston, Massachusetts",
+        "days": 3,
+        "hourly": True,
+        "stops": ["Back Bay", "Fenway"],
+        "options": {"unit system": "metric"},
+    }
+    second = {"location": "San Francisco", "days": 1, "hourly": False}
+    use(BackendType.Gemini)
+    fake_llm_server.enqueue(Reply(tool_calls=[ToolCallSpec("get_weather", first), ToolCallSpec("get_weather", second)], chunk_chars=4))
+    options = {"tools": [WEATHER], "tool_choice": STREAMED_ARGS, "thinking": True}
+    if mode == "sync":
+        stream = create_chat_client(BackendType.Gemini, model="gemini-2.5-flash").create_stream(USER, **options)
+        deltas = list(stream)
+        message = stream.message
+    else:
+
+        async def run() -> Any:
+            astream = create_async_chat_client(BackendType.Gemini, model="gemini-2.5-flash").create_stream(USER, **options)
+            collected = [d async for d in astream]
+            return collected, astream.message
+
+        deltas, message = asyncio.run(run())
+    sent = fake_llm_server.last_request.json["toolConfig"]["functionCallingConfig"]
+    assert sent["streamFunctionCallArguments"] is True
+    assert any("partialArgs" in json.dumps(d.raw_response) for d in deltas)  # it really came in pieces
+    calls = message.tool_calls
+    assert calls is not None and [c.function.name for c in calls] == ["get_weather", "get_weather"]
+    assert [c.parsed_arguments() for c in calls] == [first, second]
+    assert len({c.id for c in calls}) == 2 and message.finish_reason == "tool_calls"
+    kept = [p for p in message.provider_content or [] if "functionCall" in p]
+    assert [p["functionCall"]["args"] for p in kept] == [first, second] and "thoughtSignature" in kept[0]

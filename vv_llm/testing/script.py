@@ -38,6 +38,12 @@ class Reply:
     prompt_tokens: int | None = None
     """Override the computed usage."""
     completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    """Override the reasoning tokens reported (else counted from ``reasoning``)."""
+    usage_style: str = "openai"
+    """OpenAI-compatible only: ``openai`` (``completion_tokens`` includes reasoning) or ``xai``
+    (as xAI reports: ``completion_tokens`` without reasoning, ``total_tokens`` with it; a
+    ``completion_tokens`` override is then the visible part)."""
     cached_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_style: str = "field"
