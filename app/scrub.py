@@ -3,7 +3,8 @@ the engine never puts keys in errors, but a provider may echo one back)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from vv_llm.errors import secret_forms
 
@@ -23,3 +24,24 @@ class Scrubber:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+
+def scrubbed_column(state: Any, scrub: Callable[[str | None], str | None]) -> Any:
+    """A column's state (a copy from ``CompareRun.snapshot``) with its text scrubbed in place, for
+    the live view: a 200 answer can reflect a key as well as an error can."""
+    state.content = scrub(state.content) or ""
+    state.reasoning = scrub(state.reasoning) or ""
+    state.error_message = scrub(state.error_message)
+    for call in state.tool_calls:
+        function = call.get("function") or {}
+        for name in ("name", "arguments"):
+            if isinstance(function.get(name), str):
+                function[name] = scrub(function[name]) or ""
+    return state
+
+
+def scrubbed_messages(messages: list[dict[str, Any]], scrub: Callable[[str | None], str | None]) -> list[dict[str, Any]]:
+    """Conversation messages with their text scrubbed (copies; the conversation keeps the originals)."""
+    import json
+
+    return [json.loads(scrub(json.dumps(m, ensure_ascii=False)) or "{}") for m in messages]

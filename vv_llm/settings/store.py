@@ -55,7 +55,8 @@ class ResolvedModel:
         return self.setting.max_output_tokens
 
 
-def _read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_settings_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The object in a JSON or TOML settings file; any problem is a :class:`SettingsError` naming the file."""
     path = Path(path)
     where = str(path)
     try:
@@ -119,6 +120,8 @@ class Settings:
         else:
             if not isinstance(data, Mapping):
                 raise SettingsError([("", f"settings must be a mapping, got {type(data).__name__}")])
+            if _deeper_than(data, MAX_DEPTH):
+                raise SettingsError([("", f"settings are nested too deeply (more than {MAX_DEPTH} levels)")])
             raw = upgrade(dict(data))
             errors = _precheck(raw)
             if errors:
@@ -136,7 +139,7 @@ class Settings:
 
     def load_file(self, path: str | os.PathLike[str]) -> None:
         """Load a JSON or TOML settings file (a bad one → :class:`SettingsError` naming the file)."""
-        data = _read_file(path)
+        data = read_settings_file(path)
         try:
             self.load(data)
         except SettingsError as exc:
@@ -276,6 +279,20 @@ class Settings:
             reason = "all its endpoints are disabled" if refs else "no endpoint is configured for it"
             raise SettingsError([(f"backends.{backend.value}.models.{name}.endpoints", f"model {name!r} cannot be called: {reason}")])
         return ResolvedModel(backend=backend, name=name, setting=setting, endpoints=tuple(endpoints), tokenizer=tokenizer)
+
+
+MAX_DEPTH = 64
+"""Settings nest a few levels; a document deeper than this is refused before anything walks it."""
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests dicts/lists more than ``limit`` levels (checked without recursion)."""
+    level: list[Any] = [data]
+    for _ in range(limit + 1):
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())]
+        if not level:
+            return False
+    return True
 
 
 def _precheck(raw: dict[str, Any]) -> list[tuple[str, str]]:
