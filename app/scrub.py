@@ -44,4 +44,10 @@ def scrubbed_messages(messages: list[dict[str, Any]], scrub: Callable[[str | Non
     """Conversation messages with their text scrubbed (copies; the conversation keeps the originals)."""
     import json
 
-    return [json.loads(scrub(json.dumps(m, ensure_ascii=False)) or "{}") for m in messages]
+    def scrubbed(message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(json.loads(scrub(json.dumps(message, ensure_ascii=False)) or "{}"))
+        except ValueError:  # a replacement cut through an escape: keep only what is safe to show
+            return {"role": message.get("role"), "content": "[redacted]"}
+
+    return [scrubbed(m) for m in messages]

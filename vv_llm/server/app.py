@@ -46,7 +46,7 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
         description="Token counts with each model's own tokenizer (exact for OpenAI, DeepSeek and Qwen models; estimates elsewhere).",
     )
 
-    app.add_middleware(BodySizeLimit, limit=max_body_bytes or configured_limit())
+    app.add_middleware(BodySizeLimit, limit=max_body_bytes or configured_limit)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:

@@ -4,6 +4,7 @@ message before a large body is read (by ``Content-Length``) or as soon as a stre
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,19 +20,25 @@ def too_large_detail(limit: int) -> list[dict[str, Any]]:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``limit`` bytes with ``413 Payload Too Large``."""
+    """Refuse request bodies over ``limit`` bytes (a number, or a function giving the current
+    one) with ``413 Payload Too Large``."""
 
-    def __init__(self, app: Any, limit: int):
+    def __init__(self, app: Any, limit: int | Callable[[], int]):
         self.app = app
-        self.limit = limit
+        self._limit = limit
+
+    @property
+    def limit(self) -> int:
+        return self._limit if isinstance(self._limit, int) else self._limit()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
         declared = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
-        if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -41,8 +48,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
@@ -54,10 +61,11 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:  # the app did not answer it itself
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"detail": too_large_detail(self.limit)}).encode()
+    @staticmethod
+    async def _refuse(send: Any, limit: int) -> None:
+        body = json.dumps({"detail": too_large_detail(limit)}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
