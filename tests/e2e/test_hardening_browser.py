@@ -53,6 +53,7 @@ def test_reflected_key_and_broken_history_on_the_compare_page(page_factory: Any,
                 page.wait_for_timeout(50)
             _, cards = watch_columns(page, 2)
             assert [_status(c) for c in cards] == ["Done", "Done"], cards  # the pasted line break was stripped
+            expect(page.get_by_text("Your key is [redacted]").first).to_be_visible()
             expect(page.get_by_text("This run was not saved")).to_be_visible()
             sources.append(page.content())
             assert server.requests and server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
