@@ -191,3 +191,19 @@ def test_csv_export_neutralises_formulas_and_json_markdown_stay_verbatim(data_di
     from app.history.export import spreadsheet_safe
 
     assert [spreadsheet_safe(v) for v in ("-1+2", "+44 20", "\tx", "plain", -3, 2.5)] == ["'-1+2", "'+44 20", "'\tx", "plain", -3, 2.5]
+
+
+def test_test_connection_takes_a_pasted_key_and_never_shows_a_bad_one(echo_server: FakeLLMServer) -> None:
+    from app.connection_test import check_endpoint
+
+    data = {
+        "VERSION": "2",
+        "endpoints": [{"id": "echo", "api_base": echo_server.url("/v1"), "api_key": KEY + "\r\n"}],
+        "backends": {"local": {"models": {"echo-box": {"endpoints": ["echo"]}}}},
+    }
+    result = check_endpoint(data, "echo", "local", "echo-box")
+    assert result.ok, result.message
+    data["endpoints"][0]["api_key"] = KEY + "é"
+    result = check_endpoint(data, "echo", "local", "echo-box")
+    assert not result.ok and "SettingsError" in result.message and "endpoints[0].api_key" in result.message
+    _no_key(result.message)

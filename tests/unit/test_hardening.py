@@ -446,3 +446,14 @@ def test_gemini_function_call_arguments_streamed_in_pieces_are_assembled(use: An
     assert len({c.id for c in calls}) == 2 and message.finish_reason == "tool_calls"
     kept = [p for p in message.provider_content or [] if "functionCall" in p]
     assert [p["functionCall"]["args"] for p in kept] == [first, second] and "thoughtSignature" in kept[0]
+
+
+def test_endless_whitespace_before_a_think_tag_is_not_held_forever() -> None:
+    from vv_llm.chat_clients.think_tags import ThinkTagSplitter
+
+    splitter = ThinkTagSplitter()
+    out = [splitter.feed(" ") for _ in range(100_000)]
+    assert "".join(content for _, content in out).strip() == "" and len("".join(c for _, c in out)) == 100_000
+    assert splitter.feed("answer") == ("", "answer")
+    fresh = ThinkTagSplitter()
+    assert fresh.feed("\n\n") == ("", "") and fresh.feed("<think>why</think>\n\nso") == ("why", "so")
