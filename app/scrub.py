@@ -3,14 +3,19 @@ the engine never puts keys in errors, but a provider may echo one back)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from vv_llm.errors import secret_forms
 
 REDACTED = "[redacted]"
 
 
 class Scrubber:
     def __init__(self, secrets: Iterable[str] = ()):
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        # Escaped and URL-encoded forms too: a key with a stray line break is quoted as ``sk-…\\n``.
+        forms = {form for s in secrets if s and len(s.strip()) >= 4 for form in secret_forms(s)}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str | None) -> str | None:
         if not text or not self.secrets:
@@ -19,3 +24,30 @@ class Scrubber:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+
+def scrubbed_column(state: Any, scrub: Callable[[str | None], str | None]) -> Any:
+    """A column's state (a copy from ``CompareRun.snapshot``) with its text scrubbed in place, for
+    the live view: a 200 answer can reflect a key as well as an error can."""
+    state.content = scrub(state.content) or ""
+    state.reasoning = scrub(state.reasoning) or ""
+    state.error_message = scrub(state.error_message)
+    for call in state.tool_calls:
+        function = call.get("function") or {}
+        for name in ("name", "arguments"):
+            if isinstance(function.get(name), str):
+                function[name] = scrub(function[name]) or ""
+    return state
+
+
+def scrubbed_messages(messages: list[dict[str, Any]], scrub: Callable[[str | None], str | None]) -> list[dict[str, Any]]:
+    """Conversation messages with their text scrubbed (copies; the conversation keeps the originals)."""
+    import json
+
+    def scrubbed(message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(json.loads(scrub(json.dumps(message, ensure_ascii=False)) or "{}"))
+        except ValueError:  # a replacement cut through an escape: keep only what is safe to show
+            return {"role": message.get("role"), "content": "[redacted]"}
+
+    return [scrubbed(m) for m in messages]

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vv_llm.errors import SettingsError
 from vv_llm.settings import Settings
+from vv_llm.settings.store import read_settings_file
 
 EMPTY: dict[str, Any] = {"VERSION": "2"}
 _SECRET_CREDENTIALS = ("access_key_id", "secret_access_key", "session_token", "service_account_info")
@@ -45,26 +46,22 @@ def read_settings(path: Path) -> LoadedSettings:
         return loaded
     loaded.exists = True
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            raw: Any = tomllib.loads(text)
-        else:
-            raw = json.loads(text) if text.strip() else dict(EMPTY)
-    except (OSError, ValueError) as exc:
-        loaded.problem = f"cannot read {path}: {exc}"
+        raw: Any = read_settings_file(path) if path.read_bytes().strip() else dict(EMPTY)
+    except OSError as exc:
+        loaded.problem = f"cannot read {path}: {exc.strerror}"
         return loaded
-    if not isinstance(raw, dict):
-        loaded.problem = f"{path} must hold a JSON object, not {type(raw).__name__}"
+    except SettingsError as exc:
+        loaded.problem = "; ".join(message for _, message in exc.errors)
         return loaded
     loaded.data = raw
     try:
         loaded.data = normalize(raw)
     except SettingsError as exc:
-        loaded.errors = list(exc.errors)
+        if any(not path for path, _ in exc.errors):  # the document as a whole is unusable (e.g. nested too deeply)
+            loaded.data = dict(EMPTY)
+            loaded.problem = "; ".join(message for _, message in exc.errors)
+        else:
+            loaded.errors = list(exc.errors)
     return loaded
 
 

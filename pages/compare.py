@@ -11,6 +11,8 @@ from app.bootstrap import AppContext, context
 from app.catalog import ModelOption, model_options
 from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, from_history, image_count, parse_tools, user_message
 from app.runner import CompareRun
+from app.scrub import scrubbed_column, scrubbed_messages
+from app.ui import history_notice
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
 from app.ui.diff import render_diff_picker
@@ -134,6 +136,7 @@ running = bool(conversation and conversation.running)
 # -- page ----------------------------------------------------------------------------------
 header("Compare models", "One prompt, several models, side by side — each streams into its own column at the same time.")
 settings_problem(ctx)
+history_notice.before_run(ctx)
 demo_notice(ctx)
 if not options:
     st.warning("No model can be called yet: add an endpoint with a key on **Endpoints & models**.", icon=":material/key:")
@@ -231,14 +234,13 @@ def _show_results(conversation: Conversation) -> None:
     turn = conversation.current
     assert turn is not None
     run = turn.run
-    if run.history_error:
-        st.warning(run.history_error, icon=":material/database:")
+    history_notice.after_run(ctx, run)
     with st.chat_message("user"):
         st.text(turn.prompt)
         images = image_count(turn.user_message)
         if images:
             st.caption(f":material/image: {images} image{'s' if images != 1 else ''} attached")
-    snapshot = run.snapshot()
+    snapshot = [scrubbed_column(column, ctx.settings.scrub) for column in run.snapshot()]
     columns = st.columns(len(snapshot), gap="small")
     for i, (column, column_state) in enumerate(zip(columns, snapshot, strict=True)):
         option = by_ref.get(conversation.refs[i]) if i < len(conversation.refs) else None
@@ -247,7 +249,7 @@ def _show_results(conversation: Conversation) -> None:
                 column_state,
                 index=i,
                 demo=bool(option and option.demo),
-                earlier=conversation.history(i, upto=len(conversation.turns) - 1),
+                earlier=scrubbed_messages(conversation.history(i, upto=len(conversation.turns) - 1), ctx.settings.scrub),
             )
     if run.finished:
         render_diff_picker([s.model for s in snapshot], [s.content for s in snapshot], key="compare-diff")

@@ -125,13 +125,39 @@ class ProviderError(VVLLMError):
         return f"{type(self).__name__}({str(self)!r})"
 
     def redact(self, secrets: list[str]) -> None:
-        """Replace any of ``secrets`` the provider echoed back (some quote the key they refused)."""
-        secrets = [s for s in secrets if s and len(s) >= 8]
+        """Replace any of ``secrets`` the provider echoed back (some quote the key they refused),
+        also in their escaped (``repr``/JSON) and URL-encoded forms."""
+        secrets = [form for s in secrets if s and len(s.strip()) >= 8 for form in secret_forms(s)]
         if not secrets:
             return
         self.message = _redact(self.message, secrets)
         self.body = _redact(self.body, secrets)
         self.args = tuple(_redact(a, secrets) for a in self.args)
+
+
+def secret_forms(secret: str) -> list[str]:
+    """Every way ``secret`` shows up in text, longest first: as is and stripped of surrounding
+    whitespace, ``repr``- and JSON-escaped (a key with a line break, quoted in an error), and
+    URL-encoded (a key in a query string)."""
+    from json import dumps
+    from urllib.parse import quote, quote_plus
+
+    forms: set[str] = set()
+    for text in {secret, secret.strip()}:
+        if text:
+            forms.update(
+                (
+                    text,
+                    repr(text)[1:-1],
+                    dumps(text)[1:-1],
+                    dumps(text, ensure_ascii=False)[1:-1],
+                    repr(text.encode("utf-8", "surrogatepass"))[2:-1],
+                    quote(text, safe=""),
+                    quote(text),
+                    quote_plus(text),
+                )
+            )
+    return sorted(forms, key=len, reverse=True)
 
 
 def _redact(value: Any, secrets: list[str]) -> Any:

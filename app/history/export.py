@@ -223,12 +223,26 @@ def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
     return rows
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return) gets a leading ``'``, as spreadsheet tools expect; numbers and
+    other text are kept as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(runs: Sequence[RunView]) -> str:
+    """One row per model answer; cells that a spreadsheet would run as formulas are neutralised
+    (JSON and Markdown exports keep the text verbatim)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in _csv_rows(runs):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else spreadsheet_safe(v) for k, v in row.items()})
     return buffer.getvalue()
 
 

@@ -26,7 +26,7 @@ def hammer(job: dict[str, Any], ready: Any, go: Any, results: Any) -> None:
     """One worker process: warms up, says it is ready, then THREADS threads call for
     ``job["duration"]`` seconds once ``go`` is set; puts its outcome on ``results``."""
     from vv_llm.chat_clients import BackendType, create_chat_client
-    from vv_llm.errors import APITimeoutError, RateLimited
+    from vv_llm.errors import APITimeoutError, PartialStreamError, RateLimited
     from vv_llm.settings import settings
 
     outcome: dict[str, Any] = {"ok": 0, "limited": 0, "timed_out": 0, "errors": []}
@@ -60,6 +60,12 @@ def hammer(job: dict[str, Any], ready: Any, go: Any, results: Any) -> None:
             except RateLimited:  # no room before the deadline
                 key = "limited"
             except APITimeoutError:  # the deadline ran out, maybe after the request was sent
+                key = "timed_out"
+            except PartialStreamError as exc:  # the deadline cut a stream that was still arriving (a slow machine)
+                if "deadline" not in exc.message:
+                    with lock:
+                        outcome["errors"].append(repr(exc))
+                    return
                 key = "timed_out"
             except Exception as exc:  # reported to the test
                 with lock:

@@ -310,3 +310,23 @@ def test_gemini_api_default_host(fake_llm_server):
         ]
     finally:
         settings.reset()
+
+
+def test_vertex_function_call_arguments_streamed_as_partial_args_are_assembled(load, fake_llm_server):
+    """Vertex's opt-in ``streamFunctionCallArguments``: one call's arguments arrive as partialArgs
+    pieces; the stream yields the whole call, and the next turn sends the assembled part back."""
+    load()
+    client = create_chat_client(BackendType.Gemini, model=MODEL)
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
+    arguments = {"q": "retrieval augmented generation", "limit": 5, "exact": False}
+    fake_llm_server.enqueue(Reply(tool_calls=[ToolCallSpec("lookup", arguments)], chunk_chars=5), Reply(content="done"))
+    streamed = {"functionCallingConfig": {"mode": "AUTO", "streamFunctionCallArguments": True}}
+    stream = client.create_stream(USER, tools=[tool], tool_choice=streamed, thinking=True)
+    deltas = list(stream)
+    assert sum(1 for d in deltas if d.tool_calls) == 1  # one call, not one per piece
+    first = stream.message
+    assert [(c.function.name, c.parsed_arguments()) for c in first.tool_calls or []] == [("lookup", arguments)]
+    messages = [*USER, first.to_openai_message(), {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "42"}]
+    assert client.create_completion(messages, tools=[tool], thinking=True).content == "done"
+    sent = fake_llm_server.last_request.json["contents"][1]["parts"]
+    assert [p["functionCall"] for p in sent if "functionCall" in p] == [{"name": "lookup", "args": arguments}]

@@ -34,6 +34,23 @@ _OPTION_NAMES = (
     "extra_headers",
     "unsupported",
 )
+_CALL_ONLY = ("stream", "messages")
+"""Arguments a call takes that make no sense as a client's defaults."""
+_MERGED = ("extra_body", "extra_headers")
+"""Options whose call-level value is merged into the client's default rather than replacing it."""
+
+
+def call_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
+    """A client's keyword arguments as defaults of every call, taken exactly as a call's options
+    are: known options as given, any other (``seed=7``) into ``extra_body`` for the provider."""
+    wrong = [name for name in defaults if name in _CALL_ONLY]
+    if wrong:
+        raise TypeError(f"{', '.join(wrong)} cannot be a client default; pass it to each call (create_stream / create_completion)")
+    options = {name: value for name, value in defaults.items() if name in _OPTION_NAMES}
+    extras = {name: value for name, value in defaults.items() if name not in _OPTION_NAMES}
+    if extras:
+        options["extra_body"] = {**extras, **(options.get("extra_body") or {})}
+    return options
 
 
 class _ClientBase:
@@ -54,7 +71,7 @@ class _ClientBase:
         self.model = model
         self.endpoint_id = endpoint_id
         self.settings = settings
-        self.defaults = defaults
+        self.defaults = call_defaults(defaults)
         """Options applied to every call unless the call gives its own (e.g. ``temperature``)."""
         self._engine = CallEngine(self.backend, settings, endpoint_id)
         self._engine.check_credentials(model)
@@ -64,11 +81,11 @@ class _ClientBase:
         return self._engine.resolve(model or self.model)
 
     def _options(self, given: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-        options = (
-            {**self.defaults, **{k: v for k, v in given.items() if v is not None}}
-            if self.defaults
-            else {k: v for k, v in given.items() if v is not None}
-        )
+        options = {k: v for k, v in given.items() if v is not None}
+        if self.defaults:
+            defaults = self.defaults
+            merged = {name: {**defaults[name], **options[name]} for name in _MERGED if name in options and defaults.get(name)}
+            options = {**defaults, **options, **merged}
         if kwargs:
             # Anything else (seed, frequency_penalty, ...) goes to the provider as is.
             options["extra_body"] = {**(options.get("extra_body") or {}), **kwargs}

@@ -24,6 +24,9 @@ class Send:
     request: HttpRequest
     timeouts: Timeouts
     proxy: str | None
+    deadline: float | None = None
+    """``time.monotonic()`` by which the whole answer must have arrived (bytes that keep coming do
+    not extend it) → ``APITimeoutError``."""
 
 
 @dataclass(slots=True)
@@ -33,6 +36,8 @@ class Open:
     request: HttpRequest
     timeouts: Timeouts
     proxy: str | None
+    deadline: float | None = None
+    """As for :class:`Send`: the body's chunks end with ``APITimeoutError`` once it has passed."""
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from vv_llm.chat_clients.adapters.base import Adapter, CallParams
 from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
 from vv_llm.chat_clients.messages import has_images, prepare_messages
 from vv_llm.chat_clients.shaping import CallOptions, Shaped, call_options, shape_call
+from vv_llm.chat_clients.stream_check import BodySample, SniffedStream, stream_kind
 from vv_llm.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -251,7 +252,7 @@ class CallEngine:
                 timeouts, clamped = self._attempt_timeouts(call, endpoint)
                 request = adapter.build_request(params)
                 if not stream:
-                    response = yield Send(request, timeouts, endpoint.endpoint.proxy)
+                    response = yield Send(request, timeouts, endpoint.endpoint.proxy, call.deadline)
                     if response.status >= 400:
                         raise adapter.error_from_response(response)
                     message: ChatCompletionMessage = adapter.parse_response(response)
@@ -263,17 +264,26 @@ class CallEngine:
                         if shaped.plan is not None:
                             shaped.plan.finish(message)
                     return message
-                opened: OpenedResponse = yield Open(request, timeouts, endpoint.endpoint.proxy)
+                opened: OpenedResponse = yield Open(request, timeouts, endpoint.endpoint.proxy, call.deadline)
                 if opened.status >= 400:
                     raise adapter.error_from_response(opened)  # type: ignore[arg-type]
+                kind = stream_kind(adapter, opened.status, opened.headers)
+                if kind == "not-stream":
+                    yield ReadFirst(opened, BodySample(adapter, opened.status, opened.headers))  # raises what it was
                 decoder = adapter.stream_decoder()
                 if shaped is not None and shaped.plan is not None and shaped.plan.mechanism == "tool":
                     from vv_llm.chat_clients.structured import ToolAsContent
 
                     decoder = ToolAsContent(decoder, shaped.plan)
+                if kind == "doubtful":
+                    decoder = SniffedStream(decoder, adapter, opened.headers)
                 first = yield ReadFirst(opened, decoder)
                 if not decoder.done and not _has_output(first):
+                    if isinstance(decoder, SniffedStream):
+                        raise decoder.error()
                     raise APIConnectionError("the stream ended before any output")
+                if isinstance(decoder, SniffedStream):
+                    decoder = decoder.decoder
                 cooldowns.recovered(endpoint.id)
                 return OpenedStream(opened, decoder, first, adapter, ticket, shaped)
             except RateLimited:

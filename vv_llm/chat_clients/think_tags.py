@@ -17,6 +17,10 @@ def split_think(text: str) -> tuple[str | None, str]:
     return stripped[len(OPEN) : end], stripped[end + len(CLOSE) :].lstrip("\n")
 
 
+_MAX_LEADING_SPACE = 1024
+"""Whitespace held back before a possible ``<think>``; past this the answer is plain content."""
+
+
 class ThinkTagSplitter:
     """Streaming version: feed content pieces, get ``(reasoning, content)`` pieces.
 
@@ -45,6 +49,9 @@ class ThinkTagSplitter:
         if self._state == "start":
             stripped = text.lstrip()
             if not stripped:
+                if len(text) > _MAX_LEADING_SPACE:  # not a <think> preamble: stop holding (and re-joining) it
+                    self._state = "content"
+                    return "", text
                 self._pending = text
                 return "", ""
             if stripped.startswith(OPEN):

@@ -10,13 +10,14 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
-from vv_llm.chat_clients.adapters.base import HttpResponse
+from vv_llm.chat_clients.adapters.base import HttpRequest, HttpResponse
 from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
-from vv_llm.errors import APIConnectionError, APITimeoutError
+from vv_llm.errors import APIConnectionError, APITimeoutError, InvalidRequestError, VVLLMError
 
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
 
@@ -26,8 +27,57 @@ def map_transport_error(exc: httpx.HTTPError) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
         return APITimeoutError(f"{kind or 'timeout'} talking to the provider")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # h11 quotes the offending header value (an auth header, i.e. the key): never repeat it.
+        return APIConnectionError("connection failed: the request could not be sent (invalid request line or header; values not shown)")
     detail = str(exc) or type(exc).__name__
     return APIConnectionError(f"connection failed: {detail}")
+
+
+def _send_error(exc: Exception, request: HttpRequest) -> VVLLMError:
+    """The typed error for a request that could not be sent: a header HTTP cannot carry is named
+    (never its value, which may be the key); anything else is a transport failure."""
+    for name, value in request.headers.items():
+        if not value.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            return InvalidRequestError(
+                f"request header {name!r} has a value HTTP cannot carry (a line break, control or non-ASCII character; "
+                "the value is not shown): check the endpoint's api_key and headers, and extra_headers"
+            )
+    if isinstance(exc, httpx.HTTPError):
+        return map_transport_error(exc)
+    return APIConnectionError(f"connection failed: the request could not be encoded ({type(exc).__name__})")
+
+
+def deadline_error() -> APITimeoutError:
+    """The call's deadline passed while its answer was still arriving (not retried: no time is left)."""
+    error = APITimeoutError("the call's deadline passed while the answer was still arriving")
+    error.retryable = False  # type: ignore[misc]
+    return error
+
+
+def _until(chunks: Iterator[bytes], deadline: float) -> Iterator[bytes]:
+    """``chunks`` until ``deadline``: bytes that keep arriving (SSE keep-alive comments, a slow
+    trickle) do not hold a call past it, as each read's own timeout alone would."""
+    for data in chunks:
+        if time.monotonic() >= deadline:
+            raise deadline_error()
+        yield data
+
+
+async def _until_async(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator[bytes]:
+    """As :func:`_until`, also ending a read that is still waiting when the deadline comes."""
+    iterator = chunks.__aiter__()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise deadline_error()
+        try:
+            data = await asyncio.wait_for(iterator.__anext__(), left)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise deadline_error() from None
+        yield data
 
 
 def _httpx_timeout(t: Timeouts) -> httpx.Timeout:
@@ -80,12 +130,18 @@ class SyncTransport:
             client = self.client(effect.proxy)
             r = effect.request
             try:
-                response = client.send(
-                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
-                )
-            except httpx.HTTPError as exc:
-                raise map_transport_error(exc) from None
-            return HttpResponse(response.status_code, response.headers, response.content)
+                request = client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
+                if effect.deadline is None:
+                    response = client.send(request)
+                    return HttpResponse(response.status_code, response.headers, response.content)
+                response = client.send(request, stream=True)
+                try:
+                    body = b"".join(_until(response.iter_bytes(), effect.deadline))
+                finally:
+                    response.close()
+                return HttpResponse(response.status_code, response.headers, body)
+            except (httpx.HTTPError, UnicodeError) as exc:
+                raise _send_error(exc, r) from None
         if kind is Open:
             client = self.client(effect.proxy)
             r = effect.request
@@ -100,9 +156,11 @@ class SyncTransport:
                     finally:
                         response.close()
                     return OpenedResponse(response.status_code, response.headers, response, None, body)
-            except httpx.HTTPError as exc:
-                raise map_transport_error(exc) from None
+            except (httpx.HTTPError, UnicodeError) as exc:
+                raise _send_error(exc, r) from None
             chunks = response.iter_raw() if _undecoded(response) else response.iter_bytes()
+            if effect.deadline is not None:
+                chunks = _until(chunks, effect.deadline)
             return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened
@@ -170,11 +228,18 @@ class AsyncTransport:
             client = self.client(effect.proxy)
             r = effect.request
             try:
-                response = await client.send(
+                sending = client.send(
                     client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
                 )
-            except httpx.HTTPError as exc:
-                raise map_transport_error(exc) from None
+                if effect.deadline is None:
+                    response = await sending
+                else:
+                    try:
+                        response = await asyncio.wait_for(sending, max(0.0, effect.deadline - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        raise deadline_error() from None
+            except (httpx.HTTPError, UnicodeError) as exc:
+                raise _send_error(exc, r) from None
             return HttpResponse(response.status_code, response.headers, response.content)
         if kind is Open:
             client = self.client(effect.proxy)
@@ -190,9 +255,11 @@ class AsyncTransport:
                     finally:
                         await response.aclose()
                     return OpenedResponse(response.status_code, response.headers, response, None, body)
-            except httpx.HTTPError as exc:
-                raise map_transport_error(exc) from None
+            except (httpx.HTTPError, UnicodeError) as exc:
+                raise _send_error(exc, r) from None
             chunks = response.aiter_raw() if _undecoded(response) else response.aiter_bytes()
+            if effect.deadline is not None:
+                chunks = _until_async(chunks, effect.deadline)
             return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened

@@ -19,6 +19,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", help=f"interface to listen on (default: settings token_server.host, else {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, help=f"port (default: settings token_server.port, else {DEFAULT_PORT})")
     parser.add_argument("--settings", metavar="FILE", help="a JSON or TOML vv-llm settings file (default: $VV_LLM_SETTINGS)")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body accepted, larger ones get 413 (default: settings token_server.max_body_bytes, else 4 MiB)",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)
 
@@ -47,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         print(f"token_server.port must be a port number (got {port!r})", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(), host=host, port=port, log_level=args.log_level)
+    limit = args.max_body_bytes if args.max_body_bytes is not None else section.get("max_body_bytes")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        print(f"token_server.max_body_bytes must be a positive number of bytes (got {limit!r})", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(limit), host=host, port=port, log_level=args.log_level)
     return 0
 
 

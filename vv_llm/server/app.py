@@ -10,10 +10,21 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vv_llm.errors import InvalidRequestError
+from vv_llm.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, BodyTooLarge
 from vv_llm.server.schemas import Health, MessagesRequest, MessagesResponse, ModelName, TextRequest, TextResponse, Tokenizer
 from vv_llm.types.enums import BackendType
 from vv_llm.utilities.tokens import count_message_tokens, describe_tokenizer, get_token_counts
 from vv_llm.utilities.tokens.models import TokenizerInfo
+
+_TOO_DEEP = "the body is nested too deeply to be a token count request"
+
+
+def configured_limit() -> int:
+    """``token_server.max_body_bytes`` from the settings, else the default."""
+    from vv_llm.settings import settings
+
+    value = (settings.model.token_server or {}).get("max_body_bytes")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_MAX_BODY_BYTES
 
 
 def _tokenizer(info: TokenizerInfo) -> Tokenizer:
@@ -21,8 +32,12 @@ def _tokenizer(info: TokenizerInfo) -> Tokenizer:
     return Tokenizer(name=info.tokenizer, family=family, backend=info.backend, exact=info.exact, scale=info.scale)
 
 
-def create_app() -> FastAPI:
-    """A new app. Counting uses vv-llm's global settings (``vv_llm.settings.settings``)."""
+def create_app(max_body_bytes: int | None = None) -> FastAPI:
+    """A new app. Counting uses vv-llm's global settings (``vv_llm.settings.settings``).
+
+    Request bodies over ``max_body_bytes`` (default: settings ``token_server.max_body_bytes``, else
+    4 MiB) are refused with 413.
+    """
     from vv_llm import __version__
 
     app = FastAPI(
@@ -30,6 +45,12 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Token counts with each model's own tokenizer (exact for OpenAI, DeepSeek and Qwen models; estimates elsewhere).",
     )
+
+    app.add_middleware(BodySizeLimit, limit=max_body_bytes or configured_limit)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body"], "msg": _TOO_DEEP, "type": "too_deep"}]})
 
     @app.exception_handler(InvalidRequestError)
     async def invalid_request(request: Request, exc: InvalidRequestError) -> JSONResponse:
@@ -39,8 +60,13 @@ def create_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def unreadable_body(request: Request, exc: StarletteHTTPException) -> Response:
         # FastAPI answers 400 to a body it cannot decode (not UTF-8); like any other bad payload, that is a 422.
+        if isinstance(exc, BodyTooLarge):
+            return JSONResponse(status_code=413, content={"detail": exc.detail}, headers={"connection": "close"})
         if exc.status_code == 400 and request.method == "POST":
-            detail = [{"loc": ["body"], "msg": "the body must be UTF-8 JSON", "type": "json_invalid"}]
+            if isinstance(exc.__cause__, RecursionError):
+                detail = [{"loc": ["body"], "msg": _TOO_DEEP, "type": "too_deep"}]
+            else:
+                detail = [{"loc": ["body"], "msg": "the body must be UTF-8 JSON", "type": "json_invalid"}]
             return JSONResponse(status_code=422, content={"detail": detail})
         return await http_exception_handler(request, exc)
 

@@ -8,6 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vv_llm.types.enums import BackendType
 
+MAX_TEXT_CHARS = 4_000_000
+"""The longest text counted in one request (about a million tokens)."""
+MAX_MESSAGES = 10_000
+MAX_PARTS = 1_000
+MAX_TOOLS = 1_000
+
 ModelName = Annotated[str, Field(min_length=1, max_length=256, description="Model name, e.g. gpt-4o, claude-sonnet-4-5, deepseek-chat.")]
 
 
@@ -17,7 +23,7 @@ class _Body(BaseModel):
 
 class TextPart(_Body):
     type: Literal["text"]
-    text: str
+    text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
 class ImageURL(_Body):
@@ -38,7 +44,7 @@ Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 class FunctionCall(_Body):
     name: str
-    arguments: str = ""
+    arguments: str = Field(default="", max_length=MAX_TEXT_CHARS)
 
 
 class ToolCall(_Body):
@@ -51,7 +57,7 @@ class Message(_Body):
     """An OpenAI-format chat message."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[Part] | None = None
+    content: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] | Annotated[list[Part], Field(max_length=MAX_PARTS)] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
@@ -71,14 +77,14 @@ class Tool(_Body):
 class TextRequest(_Body):
     model: ModelName
     backend: BackendType | None = Field(default=None, description="The backend serving the model; inferred from the name when omitted.")
-    text: str
+    text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
 class MessagesRequest(_Body):
     model: ModelName
     backend: BackendType | None = None
-    messages: list[Message] = Field(min_length=1)
-    tools: list[Tool] | None = None
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
+    tools: list[Tool] | None = Field(default=None, max_length=MAX_TOOLS)
 
 
 class Tokenizer(BaseModel):

@@ -12,6 +12,30 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from vv_llm.types.enums import BackendType
 
+_PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://")
+
+
+def secret_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a key or an auth header value (None when it can). Never quotes it."""
+    if not value.isascii():
+        return "holds a non-ASCII character; keys and header values must be printable ASCII (the value is not shown)"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "holds a control character (e.g. a line break); keys and header values must be printable ASCII (the value is not shown)"
+    return None
+
+
+def _clean_secret(value: Any) -> Any:
+    """Strip the whitespace a copy-paste leaves around a secret; refuse what HTTP cannot carry."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    problem = secret_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
 
 class _Strict(BaseModel):
     # Unknown keys are errors: a typo in a settings file must not be silently ignored.
@@ -29,6 +53,8 @@ class BedrockCredentials(_Strict):
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
     profile: str | None = None
+
+    _secrets = field_validator("access_key_id", "secret_access_key", "session_token", mode="before")(_clean_secret)
 
 
 class EndpointSetting(_Strict):
@@ -55,6 +81,34 @@ class EndpointSetting(_Strict):
     region: str | None = None
     credentials: VertexCredentials | BedrockCredentials | None = Field(default=None, repr=False)
     timeout: float | None = Field(default=None, gt=0)
+
+    _secret = field_validator("api_key", mode="before")(_clean_secret)
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _header_values(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        cleaned = {}
+        for name, text in value.items():
+            if isinstance(text, str):
+                text = text.strip()
+                problem = secret_problem(text)
+                if problem:
+                    raise ValueError(f"header {str(name)[:64]!r} {problem}")
+            cleaned[name] = text
+        return cleaned
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_scheme(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.lower().startswith(_PROXY_SCHEMES):
+            scheme = f"scheme {value.partition('://')[0][:16]!r}" if "://" in value else "without a scheme"
+            raise ValueError(f"a proxy URL {scheme} is not supported; use http://, https://, socks5:// or socks5h://")
+        return value
 
     @field_validator("api_base")
     @classmethod
@@ -168,6 +222,8 @@ class RedisSetting(_Strict):
     port: int = 6379
     db: int = 0
     password: SecretStr | None = None
+
+    _secret = field_validator("password", mode="before")(_clean_secret)
 
 
 class DiskCacheSetting(_Strict):

@@ -55,22 +55,33 @@ class ResolvedModel:
         return self.setting.max_output_tokens
 
 
-def _read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_settings_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The object in a JSON or TOML settings file; any problem is a :class:`SettingsError` naming the file."""
     path = Path(path)
+    where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SettingsError([("", f"cannot read settings file {str(path)!r}: {exc.strerror}")]) from None
+        raise SettingsError([("", f"cannot read settings file {where!r}: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError([("", f"settings file {where!r} is not UTF-8 text (byte {exc.start} cannot be decoded)")]) from None
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
     try:
-        if path.suffix.lower() == ".toml":
+        if kind == "TOML":
             try:
                 import tomllib
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib  # type: ignore[no-redef]
-            return tomllib.loads(text)
-        return json.loads(text)
+            data: Any = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except RecursionError:
+        raise SettingsError([("", f"settings file {where!r} is nested too deeply to be settings")]) from None
     except ValueError as exc:
-        raise SettingsError([("", f"settings file {str(path)!r} is not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}")]) from None
+        raise SettingsError([("", f"settings file {where!r} is not valid {path.suffix.lstrip('.') or kind}: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise SettingsError([("", f"settings file {where!r} must hold a {kind} object, not {type(data).__name__}")])
+    return data
 
 
 class Settings:
@@ -109,6 +120,8 @@ class Settings:
         else:
             if not isinstance(data, Mapping):
                 raise SettingsError([("", f"settings must be a mapping, got {type(data).__name__}")])
+            if _deeper_than(data, MAX_DEPTH):
+                raise SettingsError([("", f"settings are nested too deeply (more than {MAX_DEPTH} levels)")])
             raw = upgrade(dict(data))
             errors = _precheck(raw)
             if errors:
@@ -117,14 +130,20 @@ class Settings:
                 model = SettingsModel.model_validate(raw)
             except ValidationError as exc:
                 raise SettingsError(pydantic_errors(exc)) from None
+            except RecursionError:
+                raise SettingsError([("", "settings are nested too deeply")]) from None
         errors = _cross_check(model)
         if errors:
             raise SettingsError(errors)
         return model
 
     def load_file(self, path: str | os.PathLike[str]) -> None:
-        """Load a JSON or TOML settings file."""
-        self.load(_read_file(path))
+        """Load a JSON or TOML settings file (a bad one → :class:`SettingsError` naming the file)."""
+        data = read_settings_file(path)
+        try:
+            self.load(data)
+        except SettingsError as exc:
+            raise SettingsError([(p, f"{m} (in {str(path)!r})" if not p else m) for p, m in exc.errors]) from None
 
     def load_from_env(self, var: str = SETTINGS_ENV_VAR) -> bool:
         """Load the file named by the environment variable; False when it is not set."""
@@ -260,6 +279,20 @@ class Settings:
             reason = "all its endpoints are disabled" if refs else "no endpoint is configured for it"
             raise SettingsError([(f"backends.{backend.value}.models.{name}.endpoints", f"model {name!r} cannot be called: {reason}")])
         return ResolvedModel(backend=backend, name=name, setting=setting, endpoints=tuple(endpoints), tokenizer=tokenizer)
+
+
+MAX_DEPTH = 64
+"""Settings nest a few levels; a document deeper than this is refused before anything walks it."""
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests dicts/lists more than ``limit`` levels (checked without recursion)."""
+    level: list[Any] = [data]
+    for _ in range(limit + 1):
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())]
+        if not level:
+            return False
+    return True
 
 
 def _precheck(raw: dict[str, Any]) -> list[tuple[str, str]]:

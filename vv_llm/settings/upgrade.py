@@ -7,6 +7,7 @@ from typing import Any
 from vv_llm.types.enums import BackendType
 
 _BACKEND_KEYS = {m.value for m in BackendType}
+KNOWN_VERSIONS = ("1", "2")
 
 
 def upgrade(data: dict[str, Any]) -> dict[str, Any]:
@@ -16,6 +17,11 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     beside ``endpoints``, and called the per-model endpoint override ``model_id`` ``model``.
     """
     version = str(data.get("VERSION", "1" if _looks_v1(data) else "2"))
+    if version not in KNOWN_VERSIONS:
+        from vv_llm.errors import SettingsError
+
+        shown = repr(data["VERSION"])[:32]
+        raise SettingsError([("VERSION", f'unknown settings version {shown}; this vv-llm reads VERSION "2" (and upgrades "1")')])
     if version == "2":
         return data
     upgraded: dict[str, Any] = {"VERSION": "2"}

@@ -338,7 +338,7 @@ def _validate_tool_config(config: Any, declared: set[str]) -> None:
         return
     _unknown(config, {"functionCallingConfig", "retrievalConfig"}, "tool_config")
     calling = _get(config, "functionCallingConfig") or {}
-    _unknown(calling, {"mode", "allowedFunctionNames"}, "tool_config.function_calling_config")
+    _unknown(calling, {"mode", "allowedFunctionNames", "streamFunctionCallArguments"}, "tool_config.function_calling_config")
     mode = calling.get("mode", "AUTO")
     _check(
         mode in ("AUTO", "ANY", "NONE", "VALIDATED", "MODE_UNSPECIFIED"),
@@ -689,11 +689,18 @@ class GeminiWire(WireProtocol):
                     yield "content", chunk([{"text": piece, "thought": True}])
             for piece in split_text(reply.content, reply.chunk_chars):
                 yield "content", chunk([{"text": piece}])
+            in_pieces = _streams_arguments(info.body)
             for position, call in enumerate(reply.tool_calls):
                 part: dict[str, Any] = {"functionCall": {"name": call.name, "args": _args(call.arguments)}}
+                if in_pieces:  # the name first, then the arguments as partialArgs, then an empty call
+                    part = {"functionCall": {"name": call.name, "willContinue": True}}
                 if signed and position == 0:
                     part["thoughtSignature"] = _issue_signature(response_id, position)
                 yield "content", chunk([part])
+                if in_pieces:
+                    for partial in partial_args(_args(call.arguments), reply.chunk_chars):
+                        yield "content", chunk([{"functionCall": {"partialArgs": [partial], "willContinue": True}}])
+                    yield "content", chunk([{"functionCall": {}}])
         last: dict[str, Any] = {"text": ""}
         if signed and not reply.tool_calls and not reply.safety_block:
             last["thoughtSignature"] = _issue_signature(response_id, 0)
@@ -754,6 +761,50 @@ class GeminiWire(WireProtocol):
 
     def stream_error_piece(self, message: str) -> bytes:
         return self.event({"error": {"code": 503, "message": message, "status": "UNAVAILABLE"}})
+
+
+def _streams_arguments(body: Any) -> bool:
+    """Whether the request opted in to function-call arguments streamed as ``partialArgs``."""
+    config = (_get(body, "toolConfig") or {}) if isinstance(body, dict) else {}
+    calling = _get(config, "functionCallingConfig") or {} if isinstance(config, dict) else {}
+    return isinstance(calling, dict) and bool(_get(calling, "streamFunctionCallArguments"))
+
+
+def _json_path(steps: list[str | int]) -> str:
+    path = "$"
+    for step in steps:
+        if isinstance(step, int):
+            path += f"[{step}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", step):
+            path += f".{step}"
+        else:
+            path += "['" + step.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return path
+
+
+def partial_args(args: Any, chunk_chars: int, steps: list[str | int] | None = None) -> Iterator[dict[str, Any]]:
+    """A call's arguments as Vertex streams them: one PartialArg per value at its JSON path,
+    strings in pieces of ``chunk_chars`` (all but the last with ``willContinue``)."""
+    steps = steps or []
+    if isinstance(args, dict):
+        for key, value in args.items():
+            yield from partial_args(value, chunk_chars, [*steps, str(key)])
+    elif isinstance(args, list):
+        for index, value in enumerate(args):
+            yield from partial_args(value, chunk_chars, [*steps, index])
+    elif isinstance(args, str):
+        pieces = split_text(args, chunk_chars) or [""]
+        for i, piece in enumerate(pieces):
+            partial: dict[str, Any] = {"jsonPath": _json_path(steps), "stringValue": piece}
+            if i < len(pieces) - 1:
+                partial["willContinue"] = True
+            yield partial
+    elif isinstance(args, bool):
+        yield {"jsonPath": _json_path(steps), "boolValue": args}
+    elif args is None:
+        yield {"jsonPath": _json_path(steps), "nullValue": "NULL_VALUE"}
+    else:
+        yield {"jsonPath": _json_path(steps), "numberValue": args}
 
 
 def _args(arguments: dict[str, Any] | str) -> Any:

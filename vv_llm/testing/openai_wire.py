@@ -79,18 +79,18 @@ class OpenAIWire(WireProtocol):
     @staticmethod
     def _usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
         prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
-        reasoning = count_tokens(reply.reasoning or "", info.model)
-        completion = (
-            reply.completion_tokens
-            if reply.completion_tokens is not None
-            else count_tokens(reply.content, info.model)
-            + reasoning
-            + sum(count_tokens(t.arguments_json(), info.model) + 5 for t in reply.tool_calls)
-        )
+        reasoning = reply.reasoning_tokens if reply.reasoning_tokens is not None else count_tokens(reply.reasoning or "", info.model)
+        visible = count_tokens(reply.content, info.model) + sum(count_tokens(t.arguments_json(), info.model) + 5 for t in reply.tool_calls)
+        if reply.usage_style == "xai":  # reasoning "counted separately from completion_tokens, but in total_tokens"
+            completion = reply.completion_tokens if reply.completion_tokens is not None else visible
+            total = prompt + completion + reasoning
+        else:
+            completion = reply.completion_tokens if reply.completion_tokens is not None else visible + reasoning
+            total = prompt + completion
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "total_tokens": prompt + completion,
+            "total_tokens": total,
             "prompt_tokens_details": {"cached_tokens": reply.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
                 "reasoning_tokens": reasoning,

@@ -72,6 +72,10 @@ class WireProtocol:
     ) -> Rendered:
         raise NotImplementedError
 
+    def keepalive_piece(self) -> bytes:
+        """Bytes a stream may carry to keep a quiet connection open (an SSE comment)."""
+        return b": keep-alive\n\n"
+
     def malformed_piece(self) -> bytes:
         return b"data: {this is not json\n\n"
 

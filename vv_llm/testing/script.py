@@ -38,6 +38,12 @@ class Reply:
     prompt_tokens: int | None = None
     """Override the computed usage."""
     completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    """Override the reasoning tokens reported (else counted from ``reasoning``)."""
+    usage_style: str = "openai"
+    """OpenAI-compatible only: ``openai`` (``completion_tokens`` includes reasoning) or ``xai``
+    (as xAI reports: ``completion_tokens`` without reasoning, ``total_tokens`` with it; a
+    ``completion_tokens`` override is then the visible part)."""
     cached_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_style: str = "field"
@@ -61,6 +67,12 @@ class Reply:
     """Stream: send the provider's in-stream error event after this many chunks."""
     end_stream_early: bool = False
     """Stream: end the body cleanly without the protocol's end marker (e.g. no ``[DONE]``)."""
+    keepalive_every: float = 0.0
+    """Hold the answer open with keep-alive bytes this many seconds apart (``keepalive_count`` of
+    them): SSE comments (``: keep-alive``) in a stream, after ``keepalive_after_chunks`` content
+    chunks; spaces before the JSON of a plain answer."""
+    keepalive_count: int = 0
+    keepalive_after_chunks: int = 0
     raw_body: bytes | None = None
     """Answer with these bytes as the whole body (status ``status``), e.g. an HTML error page."""
     raw_content_type: str = "text/html; charset=utf-8"

@@ -253,6 +253,8 @@ class FakeLLMServer:
             return True
         rendered = protocol.render(reply, info, request)
         if rendered.pieces is None:
+            if reply.keepalive_count:
+                return await self._write_slowly(writer, rendered, reply)
             await self._write_full(writer, rendered)
             return True
         return await self._write_stream(writer, rendered, reply, protocol)
@@ -268,6 +270,18 @@ class FakeLLMServer:
         writer.write(self._head(rendered.status, headers) + rendered.body)
         await writer.drain()
 
+    async def _write_slowly(self, writer: asyncio.StreamWriter, rendered: Rendered, reply: Reply) -> bool:
+        """A plain answer held open by whitespace before its JSON (chunked, as a proxy streams it)."""
+        headers = {**rendered.headers, "transfer-encoding": "chunked", "connection": "keep-alive"}
+        writer.write(self._head(rendered.status, headers))
+        for _ in range(reply.keepalive_count):
+            writer.write(b"1\r\n \r\n")
+            await writer.drain()
+            await asyncio.sleep(reply.keepalive_every)
+        writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(rendered.body), rendered.body))
+        await writer.drain()
+        return True
+
     async def _write_stream(self, writer: asyncio.StreamWriter, rendered: Rendered, reply: Reply, protocol: WireProtocol) -> bool:
         headers = {**rendered.headers, "transfer-encoding": "chunked", "connection": "keep-alive", "cache-control": "no-cache"}
         writer.write(self._head(rendered.status, headers))
@@ -277,6 +291,12 @@ class FakeLLMServer:
         if reply.end_stream_early:
             pieces = list(pieces)[:-1]  # every protocol's last piece is its end marker
         for kind, piece in pieces:
+            if kind == "content" and reply.keepalive_count and sent == reply.keepalive_after_chunks:
+                alive = protocol.keepalive_piece()
+                for _ in range(reply.keepalive_count):
+                    writer.write(b"%x\r\n%s\r\n" % (len(alive), alive))
+                    await writer.drain()
+                    await asyncio.sleep(reply.keepalive_every)
             if kind == "content":
                 if reply.reset_after_chunks is not None and sent >= reply.reset_after_chunks:
                     await writer.drain()

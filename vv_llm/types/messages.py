@@ -83,6 +83,45 @@ class Usage(_Model):
     reasoning_tokens: int = 0
     """Output tokens spent on reasoning (part of ``completion_tokens``)."""
 
+    @classmethod
+    def normalised(
+        cls,
+        *,
+        prompt: int,
+        completion: int,
+        reasoning: int = 0,
+        reported_total: int | None = None,
+        reasoning_in_completion: bool | None = None,
+        cached: int = 0,
+        cache_creation: int = 0,
+    ) -> Usage:
+        """The one rule every adapter's usage goes through: ``completion_tokens`` includes
+        reasoning and ``total_tokens == prompt_tokens + completion_tokens``.
+
+        ``reasoning_in_completion`` is how the provider counts: True (OpenAI and most: a part of
+        its completion count), False (xAI, Gemini's thoughts: on top of it), None (unknown: judged
+        from its total — a total that equals prompt + completion + reasoning, or a reasoning
+        count above the completion count, means reasoning was left out).
+        """
+        if reasoning and (
+            reasoning_in_completion is False
+            or (
+                reasoning_in_completion is None
+                and (
+                    reasoning > completion or (reported_total == prompt + completion + reasoning and reported_total != prompt + completion)
+                )
+            )
+        ):
+            completion += reasoning
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            cached_tokens=cached,
+            cache_creation_tokens=cache_creation,
+            reasoning_tokens=reasoning,
+        )
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,

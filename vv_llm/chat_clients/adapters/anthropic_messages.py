@@ -479,13 +479,13 @@ def usage_from_anthropic(data: dict[str, Any] | None) -> Usage | None:
     output = data.get("output_tokens") or 0
     prompt = uncached + written + read
     details = data.get("output_tokens_details") or {}
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=output,
-        total_tokens=prompt + output,
-        cached_tokens=read,
-        cache_creation_tokens=written,
-        reasoning_tokens=details.get("thinking_tokens") or 0,
+    return Usage.normalised(
+        prompt=prompt,
+        completion=output,
+        reasoning=details.get("thinking_tokens") or 0,
+        reasoning_in_completion=True,  # output_tokens bills the thinking too
+        cached=read,
+        cache_creation=written,
     )
 
 

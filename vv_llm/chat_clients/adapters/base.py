@@ -96,6 +96,8 @@ class Adapter(ABC):
     """Translate between vv-llm's types and one provider protocol, for one endpoint."""
 
     provider: str = "openai"
+    stream_media_types: tuple[str, ...] = ("text/event-stream",)
+    """Content types of this protocol's streamed answers."""
 
     # -- what this protocol takes (the engine reports each option's fate from these) ------
     option_fields: Mapping[str, str] = {}

@@ -97,6 +97,7 @@ class BedrockAdapter(Adapter):
     }
     structured_formats = frozenset({"json_schema"})
     structured_target = "outputConfig.textFormat"
+    stream_media_types = ("application/vnd.amazon.eventstream",)
 
     def __init__(self, backend: BackendType, endpoint: ResolvedEndpoint):
         super().__init__(backend, endpoint)
@@ -280,16 +281,23 @@ class BedrockAdapter(Adapter):
         return error.retyped(cls)
 
 
+_MIN_FRAME = 16  # prelude (12) + message CRC (4)
+_MAX_FRAME = 16 + 128 * 1024 + 24 * 1024 * 1024  # botocore's header and payload limits
+
+
 class ConverseStreamDecoder(StreamDecoder):
     """ConverseStream event-stream frames → deltas (finished by the ``metadata`` event)."""
 
-    __slots__ = ("_adapter", "_blocks", "_buffer", "_provider", "_tools", "done")
+    __slots__ = ("_adapter", "_blocks", "_buffer", "_held", "_provider", "_tools", "done")
 
     def __init__(self, adapter: BedrockAdapter):
         from botocore.eventstream import EventStreamBuffer
 
         self._adapter = adapter
         self._buffer = EventStreamBuffer()
+        self._held = bytearray()
+        """Bytes of a frame not yet complete (botocore's buffer copies itself on every add: it is
+        given whole frames only, so a large frame read in many pieces costs linear time)."""
         self._blocks: dict[int, dict[str, Any]] = {}
         self._provider: list[dict[str, Any]] = []
         self._tools = 0
@@ -298,8 +306,22 @@ class ConverseStreamDecoder(StreamDecoder):
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         from botocore.eventstream import ParserError
 
-        self._buffer.add_data(data)
         deltas: list[ChatCompletionDeltaMessage] = []
+        held = self._held
+        held += data
+        end = 0
+        while len(held) - end >= 4:
+            total = int.from_bytes(held[end : end + 4], "big")
+            if not _MIN_FRAME <= total <= _MAX_FRAME:
+                end = len(held)  # not a frame botocore accepts: let it say why
+                break
+            if len(held) - end < total:
+                break
+            end += total
+        if not end:
+            return deltas
+        self._buffer.add_data(bytes(held[:end]))
+        del held[:end]
         try:
             for message in self._buffer:
                 deltas.extend(self._event(message.headers, message.payload))

@@ -254,13 +254,7 @@ def usage_from_converse(data: dict[str, Any] | None) -> Usage | None:
     written = data.get("cacheWriteInputTokens") or 0
     prompt = (data.get("inputTokens") or 0) + read + written
     output = data.get("outputTokens") or 0
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=output,
-        total_tokens=prompt + output,
-        cached_tokens=read,
-        cache_creation_tokens=written,
-    )
+    return Usage.normalised(prompt=prompt, completion=output, cached=read, cache_creation=written)
 
 
 def thinking_block(reasoning: dict[str, Any]) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from vv_llm.chat_clients.adapters.gemini_messages import (
     to_gemini_tools,
     usage_from_gemini,
 )
+from vv_llm.chat_clients.adapters.gemini_partial_args import PartialCall, is_partial
 from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.errors import (
     AuthenticationError,
@@ -292,13 +293,15 @@ class GeminiStreamDecoder(SSEStreamDecoder):
     """``data: {GenerateContentResponse}`` events; the one with ``finishReason`` ends the answer."""
 
     _adapter: GeminiAdapter
-    __slots__ = ("_calls", "_parts", "_started")
+    __slots__ = ("_calls", "_partial", "_parts", "_started")
 
     def __init__(self, adapter: GeminiAdapter):
         super().__init__(adapter)
         self._parts: list[dict[str, Any]] = []
         self._calls = 0
         self._started = False
+        self._partial: PartialCall | None = None
+        """A function call whose arguments are still streaming in (``partialArgs``)."""
 
     def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
         deltas = []
@@ -316,28 +319,47 @@ class GeminiStreamDecoder(SSEStreamDecoder):
                 deltas.append(self._delta(item, construct))
         return deltas
 
+    def _tool_call(self, part: dict[str, Any], chunk: dict[str, Any]) -> ToolCallDelta:
+        call = function_call(part, chunk.get("responseId"), self._calls)
+        delta = ToolCallDelta.model_construct(
+            index=self._calls,
+            id=call.id,
+            type="function",
+            function=FunctionCallDelta.model_construct(name=call.function.name, arguments=call.function.arguments),
+        )
+        self._calls += 1
+        return delta
+
     def _delta(self, chunk: dict[str, Any], construct: Any) -> ChatCompletionDeltaMessage:
         candidate = (chunk.get("candidates") or [{}])[0]
         parts = [p for p in (candidate.get("content") or {}).get("parts") or () if isinstance(p, dict)]
-        self._parts.extend(parts)
         texts: list[str] = []
         thoughts: list[str] = []
-        tool_calls = []
-        for part in parts:
-            if isinstance(part.get("functionCall"), dict):
-                call = function_call(part, chunk.get("responseId"), self._calls)
-                tool_calls.append(
-                    ToolCallDelta.model_construct(
-                        index=self._calls,
-                        id=call.id,
-                        type="function",
-                        function=FunctionCallDelta.model_construct(name=call.function.name, arguments=call.function.arguments),
-                    )
-                )
-                self._calls += 1
-            elif isinstance(part.get("text"), str) and part["text"]:
-                (thoughts if part.get("thought") else texts).append(part["text"])
+        tool_calls: list[ToolCallDelta] = []
         reason = candidate.get("finishReason")
+        for part in parts:
+            call = part.get("functionCall")
+            if isinstance(call, dict):
+                if self._partial is None and is_partial(call):
+                    if not call:
+                        continue  # the end marker of a call already complete
+                    self._partial = PartialCall({}, part)
+                if self._partial is not None:
+                    if not self._partial.add(call, part):
+                        continue
+                    part = self._partial.part()
+                    self._partial = None
+                self._parts.append(part)
+                tool_calls.append(self._tool_call(part, chunk))
+            else:
+                self._parts.append(part)
+                if isinstance(part.get("text"), str) and part["text"]:
+                    (thoughts if part.get("thought") else texts).append(part["text"])
+        if reason is not None and self._partial is not None:  # the answer ended inside a call: keep what came
+            part = self._partial.part()
+            self._partial = None
+            self._parts.append(part)
+            tool_calls.append(self._tool_call(part, chunk))
         usage = chunk.get("usageMetadata")
         final = reason is not None
         provider_content = None

@@ -503,15 +503,12 @@ def usage_from_gemini(data: dict[str, Any] | None) -> Usage | None:
     and tool-use prompt tokens."""
     if not data:
         return None
-    prompt = (data.get("promptTokenCount") or 0) + (data.get("toolUsePromptTokenCount") or 0)
-    thoughts = data.get("thoughtsTokenCount") or 0
-    completion = (data.get("candidatesTokenCount") or 0) + thoughts
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=data.get("totalTokenCount") or prompt + completion,
-        cached_tokens=data.get("cachedContentTokenCount") or 0,
-        reasoning_tokens=thoughts,
+    return Usage.normalised(
+        prompt=(data.get("promptTokenCount") or 0) + (data.get("toolUsePromptTokenCount") or 0),
+        completion=data.get("candidatesTokenCount") or 0,
+        reasoning=data.get("thoughtsTokenCount") or 0,
+        reasoning_in_completion=False,
+        cached=data.get("cachedContentTokenCount") or 0,
     )
 
 

@@ -51,21 +51,28 @@ _AUTOMATIC_CACHE = {BackendType.OpenAI, BackendType.DeepSeek, BackendType.XAI}
 _OUR_FIELDS = ("reasoning_content", "provider_content")
 
 
-def usage_from_openai(data: dict[str, Any] | None) -> Usage | None:
-    """Normalise an OpenAI-style usage object (with DeepSeek's and others' variants)."""
+# Whether a backend's ``completion_tokens`` already counts ``completion_tokens_details.reasoning_tokens``,
+# as its API documentation says. OpenAI (and Azure), DeepSeek, Groq, Qwen (DashScope), Moonshot,
+# ZhiPu, MiniMax, Mistral, StepFun and Ernie count reasoning inside it and report
+# total = prompt + completion; xAI counts it "separately from completion_tokens, but in total_tokens".
+# Backends (and OpenAI-compatible servers) not listed are judged per answer by their total.
+REASONING_IN_COMPLETION: dict[BackendType, bool] = {BackendType.XAI: False}
+
+
+def usage_from_openai(data: dict[str, Any] | None, reasoning_in_completion: bool | None = None) -> Usage | None:
+    """Normalise an OpenAI-style usage object (with DeepSeek's, xAI's and others' variants)."""
     if not data:
         return None
-    prompt = data.get("prompt_tokens") or 0
-    completion = data.get("completion_tokens") or 0
     prompt_details = data.get("prompt_tokens_details") or {}
     completion_details = data.get("completion_tokens_details") or {}
-    cached = prompt_details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or data.get("cached_tokens") or 0
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=data.get("total_tokens") or prompt + completion,
-        cached_tokens=cached,
-        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
+    total = data.get("total_tokens")
+    return Usage.normalised(
+        prompt=data.get("prompt_tokens") or 0,
+        completion=data.get("completion_tokens") or 0,
+        reasoning=completion_details.get("reasoning_tokens") or data.get("reasoning_tokens") or 0,
+        reported_total=total if isinstance(total, int) else None,
+        reasoning_in_completion=reasoning_in_completion,
+        cached=prompt_details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or data.get("cached_tokens") or 0,
     )
 
 
@@ -104,6 +111,7 @@ class OpenAICompatibleAdapter(Adapter):
         headers.update(setting.headers)
         self._headers = headers
         self._max_tokens_field = "max_completion_tokens" if backend is BackendType.OpenAI else "max_tokens"
+        self.reasoning_in_completion = None if setting.is_azure else REASONING_IN_COMPLETION.get(backend)
 
     def option_fate(self, name: str, call: CallParams) -> OptionFate:
         if name == "max_tokens" and self._max_tokens_field != "max_tokens":
@@ -207,7 +215,7 @@ class OpenAICompatibleAdapter(Adapter):
             reasoning_content=reasoning,
             tool_calls=tool_calls,
             finish_reason=choice.get("finish_reason"),
-            usage=usage_from_openai(data.get("usage") or choice.get("usage")),
+            usage=usage_from_openai(data.get("usage") or choice.get("usage"), self.reasoning_in_completion),
             id=data.get("id"),
             model=data.get("model"),
             endpoint_id=self.endpoint.id,
@@ -221,6 +229,7 @@ class OpenAICompatibleAdapter(Adapter):
 class OpenAIStreamDecoder(SSEStreamDecoder):
     """``data: {chunk}`` lines until ``data: [DONE]``."""
 
+    _adapter: OpenAICompatibleAdapter
     __slots__ = ("_think",)
 
     def __init__(self, adapter: OpenAICompatibleAdapter):
@@ -250,7 +259,7 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
             usage = chunk.get("usage")
             if not choices:
                 if usage:
-                    deltas.append(construct(usage=usage_from_openai(usage), raw_response=chunk))
+                    deltas.append(construct(usage=usage_from_openai(usage, self._adapter.reasoning_in_completion), raw_response=chunk))
                 continue
             choice = choices[0]
             delta = choice.get("delta") or {}
@@ -283,7 +292,7 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                     reasoning,
                     tool_calls,
                     choice.get("finish_reason"),
-                    usage_from_openai(usage) if usage else None,
+                    usage_from_openai(usage, self._adapter.reasoning_in_completion) if usage else None,
                     chunk,
                 )
             )

@@ -25,22 +25,43 @@ def loads(data: str) -> Any:
     return value if end == len(data) else json.loads(data)
 
 
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest SSE line accepted (16 MB): a provider's biggest event is far smaller; a body that
+never ends its line is cut off here instead of filling memory."""
+
+
+class LineTooLong(ValueError):
+    """An SSE line went past :data:`MAX_LINE_BYTES` without ending."""
+
+
 class SSEParser:
     """Incremental SSE parser: ``feed(bytes)`` returns complete ``(event, data)`` pairs.
 
     Handles ``\\n``, ``\\r\\n`` and ``\\r`` line ends split anywhere across reads, comments, and
-    multi-line ``data:`` fields.
+    multi-line ``data:`` fields. Linear in the input: reads that do not end a line are held as
+    pieces and joined once, when the line ends.
     """
 
-    __slots__ = ("_buffer", "_data", "_event")
+    __slots__ = ("_buffer", "_data", "_event", "_pending", "_pending_size")
 
     def __init__(self) -> None:
         self._buffer = b""
+        """The start of an unfinished line (held over from the last read that ended a line)."""
+        self._pending: list[bytes] = []
+        """Later reads of that line that held no line end, not yet joined."""
+        self._pending_size = 0
         self._event: str | None = None
         self._data: list[str] = []
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
-        buffer = self._buffer + chunk if self._buffer else chunk
+        if self._buffer:
+            if b"\n" not in chunk and b"\r" not in chunk and self._buffer[-1:] != b"\r":
+                return self._hold(chunk)
+            buffer = b"".join((self._buffer, *self._pending, chunk)) if self._pending else self._buffer + chunk
+            self._pending = []
+            self._pending_size = 0
+        else:
+            buffer = chunk
         if b"\r" in buffer:
             # A trailing lone \r may be the first half of \r\n: keep it for the next read.
             keep_cr = buffer.endswith(b"\r")
@@ -61,6 +82,8 @@ class SSEParser:
                 return [(buffer[7:first].decode("utf-8", "replace"), buffer[first + 7 : end].decode("utf-8", "replace"))]
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
+        if len(self._buffer) > MAX_LINE_BYTES:
+            raise LineTooLong(f"an event-stream line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
         events: list[tuple[str | None, str]] = []
         for raw in lines:
             if not raw:
@@ -69,6 +92,8 @@ class SSEParser:
                 self._event = None
                 self._data = []
                 continue
+            if len(raw) > MAX_LINE_BYTES:
+                raise LineTooLong(f"an event-stream line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
             line = raw.decode("utf-8", "replace")
             name, sep, value = line.partition(":")
             if not name and sep:
@@ -81,9 +106,17 @@ class SSEParser:
                 self._event = value
         return events
 
+    def _hold(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        """A read inside an unfinished line: keep it for when the line ends."""
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if len(self._buffer) + self._pending_size > MAX_LINE_BYTES:
+            raise LineTooLong(f"an event-stream line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
+        return []
+
     def close(self) -> list[tuple[str | None, str]]:
         """End of input: dispatch a final event not followed by a blank line."""
-        events = self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._data else []
+        events = self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._pending or self._data else []
         self._buffer = b""
         return events
 
@@ -102,12 +135,16 @@ class SSEStreamDecoder(StreamDecoder):
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         try:
             return self._decode(self._sse.feed(data))
+        except LineTooLong as exc:
+            raise self._adapter.parse_error(str(exc)) from None
         except SHAPE_ERRORS as exc:
             raise self._adapter.shape_error(exc) from None
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
         try:
             return self._decode(self._sse.close()) + self._flush()
+        except LineTooLong as exc:
+            raise self._adapter.parse_error(str(exc)) from None
         except SHAPE_ERRORS as exc:
             raise self._adapter.shape_error(exc) from None
 
