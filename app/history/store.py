@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, func, or_
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, col, create_engine, delete, select
 
+from app.history import migrate
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
 if TYPE_CHECKING:
@@ -95,8 +96,7 @@ class HistoryStore:
         self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        tables = [SQLModel.metadata.tables[name] for name in ("runs", "run_results", "run_messages")]
-        SQLModel.metadata.create_all(self.engine, tables=tables)
+        migrate.upgrade(self.engine)
         self.recover_interrupted()
 
     def session(self) -> Session:

@@ -1,0 +1,104 @@
+"""History schema upgrades: databases users already have open and upgrade in place, losing nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+from app.history import migrate
+from app.history.store import HistoryStore
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+def _release_0_1_0_database(path: Path) -> None:
+    """A history.db exactly as vv-llm 0.1.0 wrote it: its DDL, and rows of every table."""
+    db = sqlite3.connect(path)
+    db.executescript((FIXTURES / "history_0_1_0.sql").read_text())
+    for n in range(3):
+        run_id = f"run{n:029d}"
+        db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, 'done', ?, ?, NULL, 0, '{}', NULL, 'host:1')",
+            (run_id, f"2026-11-0{n + 1} 10:00:00.000000", f"2026-11-0{n + 1} 10:00:05.000000", f"title {n}", f"prompt {n} ✓"),
+        )
+        for position, model in enumerate(("demo-fast", "demo-thinker")):
+            cursor = db.execute(
+                "INSERT INTO run_results (run_id, position, backend, model, endpoint_id, status, content, prompt_tokens,"
+                " completion_tokens, cost_usd, usage_estimated, parameters, started_at) VALUES"
+                " (?, ?, 'openai', ?, 'demo', 'done', ?, 10, 20, 0.0001, 0, '{}', '2026-11-01 10:00:00.000000')",
+                (run_id, position, model, f"answer {n}/{position}"),
+            )
+            db.execute(
+                "INSERT INTO run_messages (result_id, position, role, body) VALUES (?, 0, 'user', ?)",
+                (cursor.lastrowid, '{"role": "user", "content": "hi"}'),
+            )
+    db.commit()
+    db.close()
+
+
+def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    db = sqlite3.connect(path)
+    try:
+        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("runs", "run_results", "run_messages")}
+    finally:
+        db.close()
+
+
+def test_a_database_from_release_0_1_0_upgrades_in_place_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    _release_0_1_0_database(path)
+    before = _rows(path)
+
+    store = HistoryStore(f"sqlite:///{path}")
+
+    assert migrate.current(store.engine) == migrate.head()
+    after = _rows(path)
+    for table, rows in before.items():
+        assert [row[: len(rows[0])] for row in after[table]] == rows, table  # new columns may follow; old values unchanged
+    views = store.search(limit=10)
+    assert [v.run.user_prompt for v in views] == ["prompt 2 ✓", "prompt 1 ✓", "prompt 0 ✓"]
+    assert [r.result.content for r in views[0].results] == ["answer 2/0", "answer 2/1"]
+    assert views[0].results[0].messages == [{"role": "user", "content": "hi"}]
+
+
+def test_reopening_an_upgraded_database_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    _release_0_1_0_database(path)
+    HistoryStore(f"sqlite:///{path}")
+    upgraded = _rows(path)
+    HistoryStore(f"sqlite:///{path}")
+    assert _rows(path) == upgraded
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path: Path) -> None:
+    """Every model change comes with a migration: a new database upgraded to head matches the models."""
+    store = HistoryStore(f"sqlite:///{tmp_path / 'new.db'}")
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
+
+
+def test_migrations_form_one_line_from_the_baseline() -> None:
+    assert migrate.head()  # raises when two revisions name the same down_revision
+
+
+def _open(url: str) -> None:
+    HistoryStore(url)
+
+
+def test_two_processes_starting_on_a_new_database_both_open_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_open, args=(url,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert migrate.current(create_engine(url)) == migrate.head()
