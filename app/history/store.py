@@ -20,6 +20,7 @@ from sqlalchemy import event, func, or_
 from sqlmodel import Session, col, create_engine, delete, select
 
 from app.history import migrate
+from app.history.judgment_models import Rating, Vote
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
 if TYPE_CHECKING:
@@ -310,12 +311,14 @@ class HistoryStore:
             return sorted(set(s.exec(select(RunResult.model).distinct()).all()))
 
     def delete(self, run_ids: Sequence[str]) -> int:
-        """Delete runs with their results and messages; returns how many runs were deleted."""
+        """Delete runs with their results, messages, ratings and votes; returns how many runs were deleted."""
         ids = list(run_ids)
         if not ids:
             return 0
         with self.session() as s:
             result_ids = select(RunResult.id).where(col(RunResult.run_id).in_(ids))
+            s.exec(delete(Vote).where(col(Vote.run_id).in_(ids)))
+            s.exec(delete(Rating).where(col(Rating.run_id).in_(ids)))
             s.exec(delete(RunMessage).where(col(RunMessage.result_id).in_(result_ids)))
             s.exec(delete(RunResult).where(col(RunResult.run_id).in_(ids)))
             deleted = s.exec(delete(Run).where(col(Run.id).in_(ids)))
