@@ -1,14 +1,16 @@
 """A Bradley-Terry ranking of models from pairwise outcomes, with bootstrap confidence intervals.
 
 Every vote becomes pairwise outcomes: "A beats B", a best-of-N vote makes its winner beat each other
-column, and a tie (or "all bad") ties every pair. The fit is ``choix``'s maximum-likelihood
-Bradley-Terry (ILSR), which depends only on the set of outcomes — never on their order, unlike an
-Elo loop. A tie counts as half a win each way: decisive outcomes enter twice, ties once in each
-direction, so the likelihood is exactly that of half-wins (times two, which moves no maximum).
+column, and a tie (or "all bad") ties every pair — half a win each way. The outcomes are summed
+into a win matrix ``W`` (``W[i, j]`` = wins of i over j) and the Bradley-Terry maximum-likelihood
+strengths are found by Newton's method (a few lines of numpy, run for all bootstrap samples at
+once). The result depends only on the set of outcomes — never on their order, unlike an
+Elo loop. A small prior (``PRIOR`` virtual tied games between every pair) keeps scores finite when
+a model won or lost everything and pulls thinly-compared models toward the middle.
 
 Scores are shown on the familiar Elo-like scale (``1000 + 400·θ/ln 10``: 400 points ≈ 10:1 odds).
-The 95% interval comes from refitting on votes resampled with replacement (a fixed seed over
-votes in a canonical order, so the same votes always give the same intervals).
+The 95% interval comes from refitting on votes resampled with replacement (a fixed seed over votes
+in a canonical order, so the same votes always give the same intervals).
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import choix
 import numpy as np
 
 MIN_VOTES = 5
 """Below this many votes the ranking is reported as not meaningful yet."""
 BOOTSTRAP_ROUNDS = 300
-ALPHA = 0.01
-"""L2 regularisation: keeps scores finite when a model won (or lost) every comparison."""
+PRIOR = 0.1
+"""Virtual games (half won by each side) between every pair of models."""
+MAX_ITERATIONS = 200
+MAX_STEP = 2.0
+TOLERANCE = 1e-10
 SCALE = 400 / math.log(10)
 BASE = 1000.0
 
@@ -102,26 +106,49 @@ class Leaderboard:
         return bool(self.standings)
 
 
-def _choix_data(pairs: Sequence[Pair], index: dict[str, int]) -> list[tuple[int, int]]:
-    data: list[tuple[int, int]] = []
+def win_matrix(pairs: Sequence[Pair], models: Sequence[str]) -> np.ndarray:
+    """``W[i, j]``: wins of model i over model j (a tie is half a win each way)."""
+    index = {m: i for i, m in enumerate(models)}
+    wins = np.zeros((len(models), len(models)))
     for p in pairs:
         a, b = index[p.first], index[p.second]
-        data += [(a, b), (b, a)] if p.tie else [(a, b), (a, b)]
-    return data
+        if p.tie:
+            wins[a, b] += 0.5
+            wins[b, a] += 0.5
+        else:
+            wins[a, b] += 1
+    return wins
 
 
-def fit_strengths(pairs: Sequence[Pair], models: Sequence[str], *, alpha: float = ALPHA) -> np.ndarray:
-    """Bradley-Terry log-strengths θ (mean 0) of ``models`` from ``pairs``; P(i beats j) = σ(θi − θj)."""
-    index = {m: i for i, m in enumerate(models)}
-    data = _choix_data(pairs, index)
-    if not data:
-        return np.zeros(len(models))
-    try:
-        theta = choix.ilsr_pairwise(len(models), data, alpha=alpha)
-    except RuntimeError:  # ILSR did not converge: the direct optimiser always returns
-        theta = choix.opt_pairwise(len(models), data, alpha=max(alpha, 1e-6))
-    theta = np.asarray(theta, dtype=float)
-    return theta - theta.mean()
+def fit_matrices(wins: np.ndarray, *, prior: float = PRIOR) -> np.ndarray:
+    """Bradley-Terry log-strengths θ (mean 0 per row) for a stack of win matrices ``(k, n, n)``.
+
+    Newton's method on the log-likelihood ``Σ W_ij log σ(θi − θj)``, which is concave; its Hessian is
+    singular only along "add a constant to every θ", removed by solving with ``H − 11ᵀ``.
+    """
+    k, n, _ = wins.shape
+    wins = wins + prior / 2 * (1 - np.eye(n))
+    games = wins + wins.transpose(0, 2, 1)
+    theta = np.zeros((k, n))
+    ones = np.ones((n, n))
+    diagonal = np.arange(n)
+    for _ in range(MAX_ITERATIONS):
+        p = 1 / (1 + np.exp(theta[:, None, :] - theta[:, :, None]))  # P(i beats j)
+        gradient = (wins - games * p).sum(axis=2)
+        weight = games * p * (1 - p)
+        hessian = weight.copy()
+        hessian[:, diagonal, diagonal] = -weight.sum(axis=2)
+        step = np.linalg.solve(hessian - ones, -gradient[:, :, None])[:, :, 0]
+        step = np.clip(step, -MAX_STEP, MAX_STEP)  # damped: far from the optimum a full step can overshoot
+        theta += step
+        if np.max(np.abs(step)) < TOLERANCE:
+            break
+    return theta - theta.mean(axis=1, keepdims=True)
+
+
+def fit_strengths(pairs: Sequence[Pair], models: Sequence[str], *, prior: float = PRIOR) -> np.ndarray:
+    """Bradley-Terry log-strengths θ (mean 0) of ``models`` from ``pairs``."""
+    return fit_matrices(win_matrix(pairs, models)[None], prior=prior)[0]
 
 
 def to_score(theta: np.ndarray | float) -> np.ndarray | float:
@@ -153,13 +180,26 @@ def leaderboard(
     if len(canonical) < min_votes or len(models) < 2:
         return board
 
-    all_pairs = [p for vote in canonical for p in vote]
-    theta = fit_strengths(all_pairs, models)
+    n = len(models)
+    index = {m: i for i, m in enumerate(models)}
+    # every outcome as (vote, cell of W, wins): W of any resample is one weighted bincount
+    vote_of, cell, amount = [], [], []
+    for v, vote in enumerate(canonical):
+        for p in vote:
+            a, b = index[p.first], index[p.second]
+            for i, j, w in ((a, b, 0.5), (b, a, 0.5)) if p.tie else ((a, b, 1.0),):
+                vote_of.append(v)
+                cell.append(i * n + j)
+                amount.append(w)
+    votes_of, cells, amounts = np.array(vote_of), np.array(cell), np.array(amount)
+    theta = fit_matrices(np.bincount(cells, amounts, minlength=n * n).reshape(1, n, n))[0]
     rng = np.random.default_rng(seed)
-    samples = np.empty((rounds, len(models)))
-    for r in range(rounds):
-        picked = rng.integers(0, len(canonical), len(canonical))
-        samples[r] = fit_strengths([p for i in picked for p in canonical[i]], models)
+    picks = rng.integers(0, len(canonical), (rounds, len(canonical)))
+    resampled = np.empty((rounds, n * n))
+    for r, row in enumerate(picks):
+        copies = np.bincount(row, minlength=len(canonical))
+        resampled[r] = np.bincount(cells, amounts * copies[votes_of], minlength=n * n)
+    samples = fit_matrices(resampled.reshape(rounds, n, n))
     low, high = np.percentile(samples, [2.5, 97.5], axis=0)
     standings = [
         Standing(

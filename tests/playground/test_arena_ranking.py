@@ -12,7 +12,7 @@ from app.arena.ranking import MIN_VOTES, SCALE, Pair, fit_strengths, leaderboard
 
 def test_two_models_three_wins_to_one_give_odds_of_three() -> None:
     # P(A beats B) = 3/4 maximises the likelihood of 3 wins in 4 → θA − θB = ln 3.
-    theta = fit_strengths([Pair("a", "b")] * 3 + [Pair("b", "a")], ["a", "b"], alpha=0)
+    theta = fit_strengths([Pair("a", "b")] * 3 + [Pair("b", "a")], ["a", "b"], prior=0)
     assert theta[0] - theta[1] == pytest.approx(math.log(3), abs=1e-6)
     assert theta.sum() == pytest.approx(0, abs=1e-9)
 
@@ -20,7 +20,7 @@ def test_two_models_three_wins_to_one_give_odds_of_three() -> None:
 def test_a_chain_of_matches_adds_up_along_the_chain() -> None:
     # A–B 3:1 and B–C 3:1 with no A–C game: the likelihood splits, so each gap is ln 3 and A–C is 2·ln 3.
     pairs = [Pair("a", "b")] * 3 + [Pair("b", "a")] + [Pair("b", "c")] * 3 + [Pair("c", "b")]
-    a, b, c = fit_strengths(pairs, ["a", "b", "c"], alpha=0)
+    a, b, c = fit_strengths(pairs, ["a", "b", "c"], prior=0)
     assert a - b == pytest.approx(math.log(3), abs=1e-6)
     assert b - c == pytest.approx(math.log(3), abs=1e-6)
     assert a - c == pytest.approx(2 * math.log(3), abs=1e-6)
@@ -29,7 +29,7 @@ def test_a_chain_of_matches_adds_up_along_the_chain() -> None:
 def test_a_tie_counts_as_half_a_win_each_way() -> None:
     # one win and two ties for A: A has 2 "points" of 3 → odds 2:1 → θA − θB = ln 2
     pairs = [Pair("a", "b"), Pair("a", "b", tie=True), Pair("a", "b", tie=True)]
-    a, b = fit_strengths(pairs, ["a", "b"], alpha=0)
+    a, b = fit_strengths(pairs, ["a", "b"], prior=0)
     assert a - b == pytest.approx(math.log(2), abs=1e-6)
 
 
