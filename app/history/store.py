@@ -228,8 +228,12 @@ class HistoryStore:
         return fixed
 
     # -- reading -------------------------------------------------------------------------
-    def _filtered(self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None) -> Any:
+    def _filtered(
+        self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None, where: Any = None
+    ) -> Any:
         query = select(Run)
+        if where is not None:
+            query = query.where(where)
         if start is not None:
             query = query.where(Run.created_at >= start)
         if end is not None:
@@ -262,17 +266,24 @@ class HistoryStore:
         *,
         limit: int = 50,
         offset: int = 0,
+        where: Any = None,
     ) -> list[RunView]:
-        """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes)."""
-        query = self._filtered(text, models, start, end).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
+        """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes;
+        ``where`` an extra SQL condition on ``runs``, e.g. a rating filter)."""
+        query = self._filtered(text, models, start, end, where).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
         with self.session() as s:
             runs = list(s.exec(query).all())
         return self._views(runs)
 
     def count(
-        self, text: str | None = None, models: Sequence[str] | None = None, start: datetime | None = None, end: datetime | None = None
+        self,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        where: Any = None,
     ) -> int:
-        query = self._filtered(text, models, start, end).subquery()
+        query = self._filtered(text, models, start, end, where).subquery()
         with self.session() as s:
             return int(s.exec(select(func.count()).select_from(query)).one())
 
