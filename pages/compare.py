@@ -152,8 +152,7 @@ def _label(ref: str) -> str:
 
 
 hide_names = judge.names_hidden(conversation)  # a blind vote is pending: nothing here may name a model
-if hide_names:
-    judge.keep_hidden_widgets(["compare_models", *(k for k in state if str(k).startswith("param-"))])
+judge.keep_hidden_widgets(hide_names, ["compare_models", *(k for k in state if str(k).startswith("param-"))])
 
 with st.container(border=True, key="compare-setup"):
     judge.blind_toggle()

@@ -65,8 +65,17 @@ def names_hidden(conversation: Conversation | None) -> bool:
     return found is not None and not found.revealed
 
 
-def keep_hidden_widgets(keys: Sequence[str]) -> None:
-    """Keep widget values Streamlit would forget while their widgets are not drawn."""
+def keep_hidden_widgets(hidden: bool, keys: Sequence[str]) -> None:
+    """Keep the values of widgets left out while names are hidden, and show them again after.
+
+    Streamlit forgets the value of a widget that is not drawn, and a widget drawn again shows its
+    default unless its value was set in that run: so the values are re-set while hidden and once more
+    in the first run that draws the widgets again.
+    """
+    if hidden:
+        state["judge_hid_widgets"] = True
+    elif not state.pop("judge_hid_widgets", False):
+        return
     for key in keys:
         if key in state:
             state[key] = state[key]
