@@ -163,7 +163,7 @@ def leaderboard(
     models = sorted({m for vote in canonical for p in vote for m in (p.first, p.second)})
     board = Leaderboard(votes=len(canonical), models=models)
     counts = {m: {"votes": 0, "wins": 0, "losses": 0, "ties": 0} for m in models}
-    cells: dict[tuple[str, str], list[float]] = {}
+    points_of: dict[tuple[str, str], list[float]] = {}
     for vote in canonical:
         for m in {x for p in vote for x in (p.first, p.second)}:
             counts[m]["votes"] += 1
@@ -175,8 +175,8 @@ def leaderboard(
                 counts[p.first]["wins"] += 1
                 counts[p.second]["losses"] += 1
             for me, other, points in ((p.first, p.second, 0.5 if p.tie else 1.0), (p.second, p.first, 0.5 if p.tie else 0.0)):
-                cells.setdefault((me, other), []).append(points)
-    board.pairwise = [PairwiseCell(me, other, sum(pts) / len(pts), len(pts)) for (me, other), pts in sorted(cells.items())]
+                points_of.setdefault((me, other), []).append(points)
+    board.pairwise = [PairwiseCell(me, other, sum(pts) / len(pts), len(pts)) for (me, other), pts in sorted(points_of.items())]
     if len(canonical) < min_votes or len(models) < 2:
         return board
 

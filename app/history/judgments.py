@@ -237,13 +237,14 @@ def read_vote(vote: Vote) -> VoteRecord:
 
 def load_votes(store: HistoryStore, start: datetime | None = None, end: datetime | None = None, tags: Sequence[str] = ()) -> VoteLoad:
     """Every readable vote in the window (aware datetimes, end exclusive) and tags; unreadable ones are listed in ``skipped``."""
-    query = select(Vote).order_by(col(Vote.created_at))
+    conditions = []
     if start is not None:
-        query = query.where(Vote.created_at >= start)
+        conditions.append(col(Vote.created_at) >= start)
     if end is not None:
-        query = query.where(Vote.created_at < end)
+        conditions.append(col(Vote.created_at) < end)
     if tags:
-        query = query.where(col(Vote.tag).in_(list(tags)))
+        conditions.append(col(Vote.tag).in_(list(tags)))
+    query = select(Vote).where(*conditions).order_by(col(Vote.created_at))
     load = VoteLoad()
     with store.session() as s:
         try:
@@ -251,7 +252,7 @@ def load_votes(store: HistoryStore, start: datetime | None = None, end: datetime
         except (ValueError, TypeError):  # a row whose columns cannot even be loaded: read one by one
             s.rollback()
             votes = []
-            for vote_id in s.exec(query.with_only_columns(col(Vote.id))).all():
+            for vote_id in s.exec(select(Vote.id).where(*conditions).order_by(col(Vote.created_at))).all():
                 try:
                     vote = s.get(Vote, vote_id)
                 except (ValueError, TypeError) as exc:

@@ -125,11 +125,11 @@ def rate_columns(ctx: AppContext, run: CompareRun, columns: Sequence[ShownColumn
     positions = stored_positions(run)
     wanted = {c.index: ids.get(positions[c.index]) for c in columns if c.index < len(positions)}
     ratings = ratings_for(ctx.history, [i for i in wanted.values() if i is not None])
-    for column, container in zip(columns, containers, strict=False):
+    for slot, (column, container) in enumerate(zip(columns, containers, strict=False)):
         result_id = wanted.get(column.index)
         if result_id is not None:
-            with container:
-                rating_widget(ctx.history, result_id, rating=ratings.get(result_id), loaded=True)
+            with container:  # keyed by screen slot: a result id would tell the picking order in blind mode
+                rating_widget(ctx.history, result_id, key=f"rate-{run.id[:12]}-{slot}", rating=ratings.get(result_id), loaded=True)
 
 
 # -- the vote --------------------------------------------------------------------------------
@@ -232,8 +232,8 @@ def panel(ctx: AppContext, conversation: Conversation) -> None:
         model = _model_name(conversation.refs[column])
         return f"{blind.label(slot)} ({model})" if found is not None else model
 
+    existing = vote_for(ctx.history, run.id) if count >= 2 and ctx.history is not None else None
     if count >= 2 and ctx.history is not None:
-        existing = vote_for(ctx.history, run.id)
         with st.container(border=True, key="judge-vote"):
             st.markdown("**Which answer is better?**" + ("  \nNames are hidden until you vote." if hidden else ""))
             with st.container(horizontal=True, gap="small", vertical_alignment="center"):
@@ -267,7 +267,6 @@ def panel(ctx: AppContext, conversation: Conversation) -> None:
         return
     with st.container(horizontal=True, gap="small", vertical_alignment="center", key="judge-continue"):
         if count >= 2:
-            existing = vote_for(ctx.history, run.id) if ctx.history is not None else None
             positions = stored_positions(run)
             for column in order:
                 is_winner = existing is not None and existing.winner_position == positions[column]

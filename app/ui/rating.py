@@ -16,13 +16,12 @@ _THUMB_TO_WIDGET = {1: 1, -1: 0}
 _WIDGET_TO_THUMB = {1: 1, 0: -1}
 
 
-def _keys(key_prefix: str, result_id: int) -> tuple[str, str, str]:
-    base = f"{key_prefix}-{result_id}"
+def _keys(base: str) -> tuple[str, str, str]:
     return f"{base}-thumbs", f"{base}-stars", f"{base}-note"
 
 
-def _save(store: HistoryStore, result_id: int, key_prefix: str) -> None:
-    thumbs, stars, note = (st.session_state.get(k) for k in _keys(key_prefix, result_id))
+def _save(store: HistoryStore, result_id: int, base: str) -> None:
+    thumbs, stars, note = (st.session_state.get(k) for k in _keys(base))
     try:
         save_rating(
             store,
@@ -32,7 +31,7 @@ def _save(store: HistoryStore, result_id: int, key_prefix: str) -> None:
             note=note,
         )
     except ValueError as exc:
-        st.session_state[f"{key_prefix}-{result_id}-problem"] = str(exc)
+        st.session_state[f"{base}-problem"] = str(exc)
 
 
 def _initialise(rating: Rating | None, keys: tuple[str, str, str], stamp_key: str) -> None:
@@ -49,20 +48,29 @@ def _initialise(rating: Rating | None, keys: tuple[str, str, str], stamp_key: st
 
 
 def rating_widget(
-    store: HistoryStore, result_id: int, *, key_prefix: str = "rate", rating: Rating | None = None, loaded: bool = False
+    store: HistoryStore,
+    result_id: int,
+    *,
+    key_prefix: str = "rate",
+    key: str | None = None,
+    rating: Rating | None = None,
+    loaded: bool = False,
 ) -> None:
     """Rate answer ``result_id``: thumbs, stars, note (saved as they change).
 
-    Pass ``rating`` with ``loaded=True`` when the caller already read it (one query for a page of answers).
+    Widget keys are ``{key_prefix}-{result_id}-…``, or ``{key}-…`` when given (blind mode passes a key
+    without the id: ids follow the order the models were picked in). Pass ``rating`` with
+    ``loaded=True`` when the caller already read it (one query for a page of answers).
     """
-    keys = _keys(key_prefix, result_id)
+    base = key or f"{key_prefix}-{result_id}"
+    keys = _keys(base)
     if not loaded:
         rating = ratings_for(store, [result_id]).get(result_id)
-    _initialise(rating, keys, f"{key_prefix}-{result_id}-stamp")
-    problem = st.session_state.pop(f"{key_prefix}-{result_id}-problem", None)
-    with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"{key_prefix}-{result_id}"):
-        st.feedback("thumbs", key=keys[0], on_change=_save, args=(store, result_id, key_prefix))
-        st.feedback("stars", key=keys[1], on_change=_save, args=(store, result_id, key_prefix))
+    _initialise(rating, keys, f"{base}-stamp")
+    problem = st.session_state.pop(f"{base}-problem", None)
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key=base):
+        st.feedback("thumbs", key=keys[0], on_change=_save, args=(store, result_id, base))
+        st.feedback("stars", key=keys[1], on_change=_save, args=(store, result_id, base))
         noted = bool(st.session_state.get(keys[2]))
         with st.popover("Note ✓" if noted else "Note", icon=":material/edit_note:"):
             st.text_input(
@@ -71,7 +79,7 @@ def rating_widget(
                 max_chars=NOTE_MAX,
                 placeholder="Why it is good or bad (Enter saves)",
                 on_change=_save,
-                args=(store, result_id, key_prefix),
+                args=(store, result_id, base),
             )
     if problem:
         st.warning(f"The rating was not saved: {problem}", icon=":material/warning:")

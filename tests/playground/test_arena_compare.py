@@ -78,9 +78,11 @@ def test_each_answer_can_be_rated_and_the_rating_is_stored(app: Any, data_dir: P
     store = history_store(data_dir)
     ids = result_ids(store, run.id)
     first_shown = ids[seating.order[0]]
-    at.feedback(key=f"rate-{first_shown}-thumbs").set_value(1).run()
-    at.feedback(key=f"rate-{first_shown}-stars").set_value(3).run()
-    at.text_input(key=f"rate-{first_shown}-note").set_value("clear and short").run()
+    keys = [f.key for f in at.feedback]
+    assert keys[:2] == [f"rate-{run.id[:12]}-0-thumbs", f"rate-{run.id[:12]}-0-stars"]  # by screen slot, never by result id
+    at.feedback(key=f"rate-{run.id[:12]}-0-thumbs").set_value(1).run()
+    at.feedback(key=f"rate-{run.id[:12]}-0-stars").set_value(3).run()
+    at.text_input(key=f"rate-{run.id[:12]}-0-note").set_value("clear and short").run()
     assert not at.exception
     rating = ratings_for(store, [first_shown])[first_shown]
     assert (rating.thumb, rating.stars, rating.note) == (1, 4, "clear and short")
@@ -98,6 +100,10 @@ def test_continue_with_the_winner_alone_carries_its_own_conversation(app: Any, d
     assert at.multiselect(key="compare_models").value == ["local/demo-thinker"]
     assert any("Continuing with **demo\\-thinker** alone" in t for t in texts(at.success))
     assert at.button(key="run-button").label == "Send follow-up" and not at.button(key="run-button").disabled
+    at.feedback(key=f"rate-{first.id[:12]}-0-stars").set_value(4).run()  # rates the kept answer, column 1 of that run
+    store = history_store(data_dir)
+    kept = result_ids(store, first.id)[1]
+    assert ratings_for(store, [kept])[kept].stars == 5
 
     at.text_area(key="prompt").set_value("And then?")
     at.button(key="run-button").click().run()
@@ -109,12 +115,12 @@ def test_continue_with_the_winner_alone_carries_its_own_conversation(app: Any, d
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert sent[1]["content"] == first.states[1].content  # its own answer, not another column's
 
-    store = history_store(data_dir)
     branch = store.get(second.id)
     assert branch is not None and branch.run.parent_id == first.id
     assert [r.result.model for r in branch.results] == ["demo-thinker"]
-    # the rating under the single column belongs to the original answer on the first turn's row
-    assert at.feedback(key=f"rate-{result_ids(store, second.id)[0]}-thumbs") is not None
+    at.feedback(key=f"rate-{second.id[:12]}-0-thumbs").set_value(0).run()
+    down = result_ids(store, second.id)[0]
+    assert ratings_for(store, [down])[down].thumb == -1
 
 
 def test_fork_a_new_comparison_from_an_earlier_turn(app: Any, data_dir: Path) -> None:

@@ -192,3 +192,21 @@ def test_ratings_csv_is_scrubbed_and_safe_to_open_in_a_spreadsheet(store: Histor
     assert (row["model"], row["thumb"], row["stars"], row["run_id"]) == ("m1", "down", "1", run_id)
     assert row["user_prompt"].startswith("'=") and row["answer"] == "'@SUM(A1)"
     assert row["note"] == "'+1 leaks [redacted]"
+
+
+def test_votes_are_filtered_by_vote_time_and_tag(store: HistoryStore, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    old, old_seats = stored_run(store, ["m1", "m2"])
+    new, new_seats = stored_run(store, ["m1", "m2"])
+    record_vote(store, old, outcome="winner", winner_position=0, seats=old_seats, blind=True, tag="coding")
+    record_vote(store, new, outcome="winner", winner_position=1, seats=new_seats, blind=True, tag="writing")
+    db = sqlite3.connect(tmp_path / "history.db")
+    db.execute("UPDATE votes SET created_at = datetime(created_at, '-3 days') WHERE run_id = ?", (old,))
+    db.commit()
+    db.close()
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    assert [r.vote.run_id for r in load_votes(store, start=since).records] == [new]
+    assert [r.vote.run_id for r in load_votes(store, end=since).records] == [old]
+    assert [r.vote.run_id for r in load_votes(store, tags=["coding"]).records] == [old]
+    assert len(load_votes(store, tags=["coding", "writing"]).records) == 2
