@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app import formatting as fmt
-from app.arena.ranking import OUTCOME_WINNER
+from app.arena.outcomes import OUTCOME_WINNER
 from app.conversation import message_text
 from app.history.judgments import RatingRow, VoteRecord
 from app.history.store import HistoryStore, ResultView

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.arena.outcomes import Pair
+
 MIN_VOTES = 5
 """Below this many votes the ranking is reported as not meaningful yet."""
 BOOTSTRAP_ROUNDS = 300
@@ -31,39 +33,6 @@ MAX_STEP = 2.0
 TOLERANCE = 1e-10
 SCALE = 400 / math.log(10)
 BASE = 1000.0
-
-OUTCOME_WINNER, OUTCOME_TIE, OUTCOME_ALL_BAD = "winner", "tie", "all_bad"
-OUTCOMES = (OUTCOME_WINNER, OUTCOME_TIE, OUTCOME_ALL_BAD)
-
-
-@dataclass(frozen=True, order=True)
-class Pair:
-    """One pairwise outcome: ``first`` beat ``second`` (or they tied)."""
-
-    first: str
-    second: str
-    tie: bool = False
-
-
-def vote_pairs(models: Sequence[str], outcome: str, winner: int | None = None) -> list[Pair]:
-    """The pairwise outcomes a vote implies (``models`` in column order; same-model pairs are skipped).
-
-    Raises ``ValueError`` for an unknown outcome or a winner that is not one of the columns.
-    """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown outcome {outcome!r} (expected one of {', '.join(OUTCOMES)})")
-    if outcome == OUTCOME_WINNER:
-        if winner is None or not 0 <= winner < len(models):
-            raise ValueError(f"winner {winner!r} is not one of the {len(models)} columns")
-        best = models[winner]
-        return [Pair(best, other) for i, other in enumerate(models) if i != winner and other != best]
-    pairs = []
-    for i in range(len(models)):
-        for j in range(i + 1, len(models)):
-            if models[i] != models[j]:
-                a, b = sorted((models[i], models[j]))
-                pairs.append(Pair(a, b, tie=True))
-    return pairs
 
 
 @dataclass(frozen=True)

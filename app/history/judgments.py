@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app.arena.ranking import OUTCOME_WINNER, OUTCOMES, Pair, vote_pairs
+from app.arena.outcomes import OUTCOME_WINNER, OUTCOMES, Pair, vote_pairs
 from app.history.judgment_models import Rating, Vote
 from app.history.models import Run, RunResult, utcnow
 from app.history.store import HistoryStore

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from app.arena import blind
-from app.arena.ranking import OUTCOME_ALL_BAD, OUTCOME_TIE, OUTCOME_WINNER
+from app.arena.outcomes import OUTCOME_ALL_BAD, OUTCOME_TIE, OUTCOME_WINNER
 from app.bootstrap import AppContext
 from app.catalog import parse_ref
 from app.conversation import Conversation, Turn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.arena.ranking import OUTCOME_TIE, OUTCOME_WINNER
+from app.arena.outcomes import OUTCOME_TIE, OUTCOME_WINNER
 from app.history.judgment_models import Vote
 from app.history.judgments import RATING_FILTERS, rating_condition, ratings_for, votes_for
 from app.history.store import HistoryStore, RunView

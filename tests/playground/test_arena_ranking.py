@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from app.arena.ranking import MIN_VOTES, SCALE, Pair, fit_strengths, leaderboard, vote_pairs
+from app.arena.outcomes import Pair, vote_pairs
+from app.arena.ranking import MIN_VOTES, SCALE, fit_strengths, leaderboard
 
 
 def test_two_models_three_wins_to_one_give_odds_of_three() -> None:
