@@ -52,7 +52,8 @@ def seating(conversation: Conversation) -> blind.Seating | None:
     seatings: dict[str, blind.Seating] = state.setdefault(SEATINGS_KEY, {})
     key = conversation.turns[0].run.id
     found = seatings.get(key)
-    if found is None and state.get(BLIND_KEY):
+    if found is None and state.get(BLIND_KEY) and not conversation.turns[0].run.meta.get("restored"):
+        # a run reopened from History was seen with its names: it cannot be judged blind
         found = seatings[key] = blind.seat([_model_name(r) for r in conversation.refs], key)
     return found
 

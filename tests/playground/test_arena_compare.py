@@ -141,3 +141,15 @@ def test_fork_a_new_comparison_from_an_earlier_turn(app: Any, data_dir: Path) ->
     children = [v for v in store.search(limit=10) if v.run.parent_id == first.id]
     assert len(children) == 2 and forked.id in {v.run.id for v in children}  # two branches from turn one
     assert [m["content"] for m in forked.requests[0].messages if m["role"] == "user"] == ["Turn one", "Turn two, differently"]
+
+
+def test_a_run_reopened_from_history_is_not_judged_blind(app: Any, data_dir: Path) -> None:
+    at = _compare(app, "Seen before", blind=False)
+    run = at.session_state["conversation"].current.run
+    at.session_state["restore_run"] = run.id  # what History's "Open in Compare" does
+    at.toggle(key="blind_mode").set_value(True).run()
+    assert not at.exception
+    assert "### demo\\-fast" in texts(at.markdown), "names stay visible"
+    at.button(key="vote-slot-0").click().run()
+    vote = vote_for(history_store(data_dir), run.id)
+    assert vote is not None and not vote.blind
