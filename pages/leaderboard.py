@@ -8,7 +8,8 @@ import streamlit as st
 
 from app.arena import charts
 from app.arena.export import preference_pairs, ratings_csv, to_jsonl
-from app.arena.ranking import MIN_VOTES, leaderboard
+from app.arena.outcomes import Pair
+from app.arena.ranking import MIN_VOTES, Leaderboard, leaderboard
 from app.bootstrap import AppContext, context
 from app.history.judgments import all_ratings, load_votes, vote_tags
 from app.ui.common import header
@@ -23,6 +24,12 @@ if ctx.history is None:
     st.error(ctx.history_problem or "History is unavailable.", icon=":material/database:")
     st.stop()
 store = ctx.history
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _rank(votes: tuple[tuple[Pair, ...], ...]) -> Leaderboard:
+    """The fit and its bootstrap, once per set of votes (filters and reruns reuse it)."""
+    return leaderboard(votes)
 
 
 def _window(days: list[date]) -> tuple[datetime | None, datetime | None]:
@@ -50,7 +57,7 @@ if loaded.skipped:
         for line in loaded.skipped:
             st.text(line)
 
-board = leaderboard([r.pairs for r in records])
+board = _rank(tuple(tuple(r.pairs) for r in records))
 with st.container(horizontal=True, gap="small", key="leaderboard-kpis"):
     st.metric("Votes", f"{board.votes:,}", border=True)
     st.metric("Models", f"{len(board.models):,}", border=True)
