@@ -210,3 +210,28 @@ def test_votes_are_filtered_by_vote_time_and_tag(store: HistoryStore, tmp_path: 
     assert [r.vote.run_id for r in load_votes(store, end=since).records] == [old]
     assert [r.vote.run_id for r in load_votes(store, tags=["coding"]).records] == [old]
     assert len(load_votes(store, tags=["coding", "writing"]).records) == 2
+
+
+def _open_store(url: str) -> None:
+    HistoryStore(url)
+
+
+def test_four_processes_opening_a_new_database_at_once_all_reach_the_judgments_revision(tmp_path: Path) -> None:
+    """With two revisions to apply, a process that saw the baseline tables before the version row
+    used to stamp a second version row ("overlaps with other requested revisions")."""
+    import multiprocessing
+
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_open_store, args=(url,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    engine = create_engine(url)
+    assert migrate.current(engine) == migrate.head()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
