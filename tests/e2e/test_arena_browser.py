@@ -38,7 +38,7 @@ def test_blind_vote_reveals_names_then_ranks_and_exports_preferences(page_factor
         page.get_by_role("button", name="Run").click()
         _, cards = watch_columns(page, 3)
         settle(page)
-        expect(page.get_by_role("button", name="Model B is best")).to_be_visible()
+        expect(page.get_by_role("button", name="Model B is best")).to_be_visible(timeout=30_000)
         cards = [page.locator(f".st-key-result-{i}").inner_text() for i in range(3)]
         assert [c.splitlines()[0] for c in cards] == ["Model A", "Model B", "Model C"]
         source = page.content()
@@ -51,7 +51,7 @@ def test_blind_vote_reveals_names_then_ranks_and_exports_preferences(page_factor
 
         page.get_by_role("button", name="Model B is best").click()
         settle(page)
-        expect(page.get_by_text("Your vote:")).to_be_visible()
+        expect(page.get_by_text("Your vote:")).to_be_visible(timeout=30_000)
         revealed = page.locator(".st-key-judge-vote").inner_text()
         assert all(name in revealed for name in DEMO), revealed
         model_b = page.locator(".st-key-result-1").inner_text().splitlines()[0]
@@ -60,12 +60,12 @@ def test_blind_vote_reveals_names_then_ranks_and_exports_preferences(page_factor
         expect(page.get_by_role("button", name=f"Continue with {winner} (winner)")).to_be_visible()
         picker = page.locator(".st-key-compare_models").inner_text()
         assert all(name in picker for name in DEMO), f"the model picker shows its models again: {picker!r}"
-        page.evaluate("document.querySelector('.st-key-result-0').scrollIntoView()")
+        page.evaluate("document.querySelector('.st-key-judge-continue').scrollIntoView({block: 'end'})")
         page.wait_for_timeout(300)
         page.screenshot(path=str(SCREENSHOTS / "arena-revealed.png"))
 
         _go(page, "Leaderboard", "Leaderboard")
-        expect(page.get_by_text("not meaningful yet")).to_be_visible()
+        expect(page.get_by_text("not meaningful yet")).to_be_visible(timeout=30_000)
         lines = [json.loads(line) for line in _download(page, "Preference pairs (JSONL, 1 votes)").splitlines()]
         assert len(lines) == 2
         assert {p["chosen_model"] for p in lines} == {winner}

@@ -61,7 +61,7 @@ def _go(page: Any, link: str, title: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=30_000)  # a loaded machine can take a while
     settle(page)
 
 
