@@ -94,7 +94,7 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
     try:
         page = page_factory()
         page.goto(playground.url)
-        expect(page.get_by_text("Demo mode")).to_be_visible()
+        expect(page.get_by_text("Demo mode")).to_be_visible(timeout=30_000)
         page.get_by_text("System prompt, tools and images").click()
         page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(
             files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}]
