@@ -199,7 +199,7 @@ def test_a_planted_key_reaches_no_page_database_export_or_log(page_factory: Any,
         try:
             page = page_factory()
             page.goto(playground.url)
-            expect(page.get_by_role("heading", name="Compare models")).to_be_visible()
+            expect(page.get_by_role("heading", name="Compare models")).to_be_visible(timeout=30_000)
             page.get_by_label("Prompt", exact=True).fill("Is my key safe?")
             page.get_by_role("button", name="Run").click()
             _, cards = watch_columns(page, 2)
