@@ -12,7 +12,7 @@ from app.catalog import ModelOption, model_options
 from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, from_history, image_count, parse_tools, user_message
 from app.runner import CompareRun
 from app.scrub import scrubbed_column, scrubbed_messages
-from app.ui import history_notice
+from app.ui import history_notice, judge
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
 from app.ui.diff import render_diff_picker
@@ -66,12 +66,17 @@ def _restore(run_id: str) -> None:
         state[_param_key("thinking", ref)] = p.thinking
 
 
+def _fewest(conversation: Conversation | None, refs: list[str]) -> int:
+    """A follow-up may go to one model (continuing with a winner); a new comparison needs two."""
+    return 1 if conversation is not None and conversation.turns and conversation.refs == refs else MIN_MODELS
+
+
 def _start_turn() -> None:
     """Run button: send the prompt to every chosen model (a follow-up when a conversation is open)."""
     state.pop("compare_error", None)
     refs: list[str] = list(state.get("compare_models") or [])
     prompt: str = (state.get("prompt") or "").strip()
-    if not MIN_MODELS <= len(refs) <= MAX_MODELS:
+    if not _fewest(state.get("conversation"), refs) <= len(refs) <= MAX_MODELS:
         state["compare_error"] = f"Pick {MIN_MODELS} to {MAX_MODELS} models to compare."
         return
     if not prompt:
@@ -149,16 +154,23 @@ def _label(ref: str) -> str:
     return option.label if option else f"{ref} · unavailable"
 
 
+hide_names = judge.names_hidden(conversation)  # a blind vote is pending: nothing here may name a model
+judge.keep_hidden_widgets(hide_names, ["compare_models", *(k for k in state if str(k).startswith("param-"))])
+
 with st.container(border=True, key="compare-setup"):
-    st.multiselect(
-        "Models",
-        choices,
-        key="compare_models",
-        format_func=_label,
-        max_selections=MAX_MODELS,
-        placeholder=f"Choose {MIN_MODELS}–{MAX_MODELS} models",
-        help="Models from your settings and the built-in catalogue that have an endpoint. Demo models run offline.",
-    )
+    judge.blind_toggle()
+    if hide_names:
+        st.caption(f"Blind comparison of {len(state['compare_models'])} models: names stay hidden until you vote.")
+    else:
+        st.multiselect(
+            "Models",
+            choices,
+            key="compare_models",
+            format_func=_label,
+            max_selections=MAX_MODELS,
+            placeholder=f"Choose {MIN_MODELS}–{MAX_MODELS} models",
+            help="Models from your settings and the built-in catalogue that have an endpoint. Demo models run offline.",
+        )
     refs: list[str] = list(state["compare_models"])
     if locked:
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
@@ -173,7 +185,7 @@ with st.container(border=True, key="compare-setup"):
             accept_multiple_files=True,
             key=f"images-{state.get('upload_round', 0)}",
         )
-    if refs:
+    if refs and not hide_names:
         st.caption("Per-model parameters")
         with st.container(horizontal=True, gap="small"):
             for ref in refs:
@@ -216,12 +228,12 @@ with st.container(border=True, key="compare-setup"):
             type="primary",
             icon=":material/play_arrow:",
             on_click=_start_turn,
-            disabled=running or len(refs) < MIN_MODELS,
+            disabled=running or len(refs) < _fewest(conversation, refs),
             key="run-button",
         )
         st.button("Stop", icon=":material/stop:", on_click=_stop, disabled=not running, key="stop-button")
         st.button("New comparison", icon=":material/add:", on_click=_new_comparison, disabled=running or not locked, key="new-button")
-        if len(refs) < MIN_MODELS:
+        if len(refs) < _fewest(conversation, refs):
             st.caption(f"Pick at least {MIN_MODELS} models.")
         elif conversation and conversation.turns:
             st.caption(f"Turn {len(conversation.turns)} · run `{conversation.turns[-1].run.id[:8]}`")
@@ -241,18 +253,22 @@ def _show_results(conversation: Conversation) -> None:
         if images:
             st.caption(f":material/image: {images} image{'s' if images != 1 else ''} attached")
     snapshot = [scrubbed_column(column, ctx.settings.scrub) for column in run.snapshot()]
-    columns = st.columns(len(snapshot), gap="small")
-    for i, (column, column_state) in enumerate(zip(columns, snapshot, strict=True)):
-        option = by_ref.get(conversation.refs[i]) if i < len(conversation.refs) else None
+    shown = judge.arrange(conversation, snapshot)
+    columns = st.columns(len(shown), gap="small")
+    for slot, (column, view) in enumerate(zip(columns, shown, strict=True)):
+        option = by_ref.get(conversation.refs[view.index]) if view.index < len(conversation.refs) else None
         with column:
             results_ui.render_column(
-                column_state,
-                index=i,
+                view.state,
+                index=slot,
                 demo=bool(option and option.demo),
-                earlier=scrubbed_messages(conversation.history(i, upto=len(conversation.turns) - 1), ctx.settings.scrub),
+                earlier=scrubbed_messages(view.earlier, ctx.settings.scrub),
+                blind=view.blind,
             )
+    judge.rate_columns(ctx, run, shown, columns)
     if run.finished:
-        render_diff_picker([s.model for s in snapshot], [s.content for s in snapshot], key="compare-diff")
+        # screen order and labels: in blind mode the picker names "Model A/B/…", never the models
+        render_diff_picker([view.state.model for view in shown], [view.state.content for view in shown], key="compare-diff")
 
 
 if conversation is not None and conversation.current is not None:
@@ -268,5 +284,6 @@ if conversation is not None and conversation.current is not None:
         _live()
     else:
         _show_results(conversation)
+        judge.panel(ctx, conversation)
 elif options:
     st.caption("Results appear here, one column per model, as they stream.")

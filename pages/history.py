@@ -16,6 +16,7 @@ from app.ui import matrix as matrix_ui
 from app.ui import nav
 from app.ui import results as results_ui
 from app.ui.common import header, md_escape
+from app.ui.judgments_history import RunJudgments, rating_filter
 
 PAGE_SIZE = 20
 
@@ -62,14 +63,16 @@ def _delete(run_ids: list[str]) -> None:
 
 # -- filters -------------------------------------------------------------------------------
 with st.container(border=True, key="history-filters"):
-    c1, c2, c3 = st.columns([3, 3, 2])
+    c1, c2, c3, c4 = st.columns([3, 3, 2, 1.6])
     text = c1.text_input("Search", key="history_text", placeholder="Words in the prompt or an answer", icon=":material/search:")
     models = c2.multiselect("Models", store.model_names(), key="history_models", placeholder="All models")
     days = c3.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
+    rated = rating_filter(c4)
 start, end = _day_bounds(list(days) if isinstance(days, (list, tuple)) else [days])
-total = store.count(text, models, start, end)
+total = store.count(text, models, start, end, where=rated)
 limit = state.get("history_limit", PAGE_SIZE)
-runs: list[RunView] = store.search(text, models, start, end, limit=limit)
+runs: list[RunView] = store.search(text, models, start, end, limit=limit, where=rated)
+judged = RunJudgments(store, runs)
 
 if state.get("history_notice"):
     st.success(state.pop("history_notice"), icon=":material/check:")
@@ -92,7 +95,7 @@ with st.container(horizontal=True, gap="small", vertical_alignment="bottom", key
     )
     st.download_button(
         f"Export all {total} matching",
-        data=lambda: export.render(store.search(text, models, start, end, limit=max(total, 1))),
+        data=lambda: export.render(store.search(text, models, start, end, limit=max(total, 1), where=rated)),
         file_name=f"vv-llm-history-{stamp}.{export.extension}",
         mime=export.mime,
         icon=":material/download:",
@@ -106,7 +109,11 @@ with st.container(horizontal=True, gap="small", vertical_alignment="bottom", key
 
 st.caption(f"{total} run{'s' if total != 1 else ''} match · showing {len(runs)}")
 if not runs:
-    st.info("No runs yet — results of **Compare** show up here as they stream." if not (text or models or days) else "No run matches.")
+    st.info(
+        "No runs yet — results of **Compare** show up here as they stream."
+        if not (text or models or days or rated is not None)
+        else "No run matches."
+    )
 
 # -- the runs ------------------------------------------------------------------------------
 for view in runs:
@@ -127,8 +134,11 @@ for view in runs:
             for r in view.results if view.matrix is None else []:
                 label, color, icon = results_ui.status_look(r.result.status)
                 st.badge(r.result.model, color=color, icon=icon, help=f"{r.result.backend} · {label}")
-            turn = " · follow-up" if run.parent_id else ""
-            st.caption(f"{fmt.local_time(run.created_at)} · cost {fmt.cost(view.total_cost)}{turn}".replace("$", r"\$"))
+            judgments = judged.caption(view)
+            st.caption(
+                f"{fmt.local_time(run.created_at)} · cost {fmt.cost(view.total_cost)}".replace("$", r"\$")
+                + (f" · {judgments}" if judgments else "")
+            )
         with st.expander("Details", icon=":material/visibility:"):
             if view.matrix is not None:
                 matrix_ui.history_details(view)
@@ -145,6 +155,7 @@ for view in runs:
             ):
                 with column:
                     results_ui.render_column(column_state, index=i, earlier=conversation.base[i], key_prefix=f"hist-{run.id}")
+                    judged.rate(view.results[i].result.id)
 
 if total > len(runs):
     st.button("Show more", on_click=lambda: state.__setitem__("history_limit", limit + PAGE_SIZE), key="history-more")

@@ -61,8 +61,9 @@ def upgrade(engine: Engine) -> None:
 def _upgrade_once(engine: Engine, target: str) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            # pysqlite runs DDL outside any transaction: take the write lock first so one process
-            # migrates all revisions atomically while another waits, then finds the work done.
+            # pysqlite runs CREATE TABLE outside any transaction unless one was begun explicitly, so a
+            # second process could see the tables before the version row and stamp it twice: take the
+            # write lock first (the other process waits, then finds the database at head).
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         revision = MigrationContext.configure(connection).get_current_revision()
         if revision == target:

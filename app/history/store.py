@@ -20,6 +20,7 @@ from sqlalchemy import event, func, or_
 from sqlmodel import Session, col, create_engine, delete, select
 
 from app.history import migrate
+from app.history.judgment_models import Rating, Vote
 from app.history.matrix_views import MatrixInfo, attach_matrix
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
@@ -232,8 +233,12 @@ class HistoryStore:
         return fixed
 
     # -- reading -------------------------------------------------------------------------
-    def _filtered(self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None) -> Any:
+    def _filtered(
+        self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None, where: Any = None
+    ) -> Any:
         query = select(Run)
+        if where is not None:
+            query = query.where(where)
         if start is not None:
             query = query.where(Run.created_at >= start)
         if end is not None:
@@ -266,17 +271,24 @@ class HistoryStore:
         *,
         limit: int = 50,
         offset: int = 0,
+        where: Any = None,
     ) -> list[RunView]:
-        """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes)."""
-        query = self._filtered(text, models, start, end).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
+        """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes;
+        ``where`` an extra SQL condition on ``runs``, e.g. a rating filter)."""
+        query = self._filtered(text, models, start, end, where).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
         with self.session() as s:
             runs = list(s.exec(query).all())
         return self._views(runs)
 
     def count(
-        self, text: str | None = None, models: Sequence[str] | None = None, start: datetime | None = None, end: datetime | None = None
+        self,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        where: Any = None,
     ) -> int:
-        query = self._filtered(text, models, start, end).subquery()
+        query = self._filtered(text, models, start, end, where).subquery()
         with self.session() as s:
             return int(s.exec(select(func.count()).select_from(query)).one())
 
@@ -318,12 +330,14 @@ class HistoryStore:
             return sorted(set(s.exec(select(RunResult.model).distinct()).all()))
 
     def delete(self, run_ids: Sequence[str]) -> int:
-        """Delete runs with their results and messages; returns how many runs were deleted."""
+        """Delete runs with their results, messages, ratings and votes; returns how many runs were deleted."""
         ids = list(run_ids)
         if not ids:
             return 0
         with self.session() as s:
             result_ids = select(RunResult.id).where(col(RunResult.run_id).in_(ids))
+            s.exec(delete(Vote).where(col(Vote.run_id).in_(ids)))
+            s.exec(delete(Rating).where(col(Rating.run_id).in_(ids)))
             s.exec(delete(RunMessage).where(col(RunMessage.result_id).in_(result_ids)))
             s.exec(delete(RunResult).where(col(RunResult.run_id).in_(ids)))
             deleted = s.exec(delete(Run).where(col(Run.id).in_(ids)))

@@ -9,6 +9,7 @@ PAGES = {
     "matrix": ("../pages/matrix.py", "Prompt sets", ":material/grid_view:"),
     "history": ("../pages/history.py", "History", ":material/history:"),
     "dashboard": ("../pages/dashboard.py", "Usage", ":material/monitoring:"),
+    "leaderboard": ("../pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
     "endpoints": ("../pages/endpoints.py", "Endpoints & models", ":material/tune:"),
 }
 _built: dict[str, st.Page] = {}
@@ -22,6 +23,6 @@ def build() -> list[st.Page]:
 
 
 def go(name: str) -> None:
-    """Switch to page ``name`` (``compare``, ``matrix``, ``history``, ``dashboard`` or ``endpoints``)."""
+    """Switch to page ``name`` (a key of ``PAGES``)."""
     page = _built.get(name)
     st.switch_page(page if page is not None else PAGES[name][0])

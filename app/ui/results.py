@@ -79,18 +79,28 @@ def _earlier(messages: list[dict[str, Any]]) -> None:
 
 
 def render_column(
-    state: ColumnState, *, index: int, demo: bool = False, earlier: list[dict[str, Any]] | None = None, key_prefix: str = "result"
+    state: ColumnState,
+    *,
+    index: int,
+    demo: bool = False,
+    earlier: list[dict[str, Any]] | None = None,
+    key_prefix: str = "result",
+    blind: bool = False,
 ) -> None:
-    """Draw one column's card (``st-key-{key_prefix}-{index}`` is its stable CSS handle)."""
+    """Draw one column's card (``st-key-{key_prefix}-{index}`` is its stable CSS handle).
+
+    ``blind``: a blind-mode card (``state`` already masked): no backend or demo badge, no metrics."""
     label, color, icon = status_look(state.status)
     with st.container(border=True, key=f"{key_prefix}-{index}"):
         st.markdown(f"### {md_escape(state.model)}")
         with st.container(horizontal=True, gap="small"):
             st.badge(label, color=color, icon=icon)
-            st.badge(state.backend, color="gray")
-            if demo:
+            if not blind:
+                st.badge(state.backend, color="gray")
+            if demo and not blind:
                 st.badge("demo", color="violet", icon=":material/science:")
-        st.markdown(metrics_markdown(state))
+        if not blind:
+            st.markdown(metrics_markdown(state))
         if earlier:
             _earlier(earlier)
         if state.reasoning:

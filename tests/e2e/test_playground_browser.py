@@ -61,7 +61,7 @@ def _go(page: Any, link: str, title: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=30_000)  # a loaded machine can take a while
     settle(page)
 
 
@@ -94,7 +94,7 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
     try:
         page = page_factory()
         page.goto(playground.url)
-        expect(page.get_by_text("Demo mode")).to_be_visible()
+        expect(page.get_by_text("Demo mode")).to_be_visible(timeout=30_000)
         page.get_by_text("System prompt, tools and images").click()
         page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(
             files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}]
@@ -199,7 +199,7 @@ def test_a_planted_key_reaches_no_page_database_export_or_log(page_factory: Any,
         try:
             page = page_factory()
             page.goto(playground.url)
-            expect(page.get_by_role("heading", name="Compare models")).to_be_visible()
+            expect(page.get_by_role("heading", name="Compare models")).to_be_visible(timeout=30_000)
             page.get_by_label("Prompt", exact=True).fill("Is my key safe?")
             page.get_by_role("button", name="Run").click()
             _, cards = watch_columns(page, 2)

@@ -1,0 +1,1 @@
+"""Judging comparisons: ratings, blind votes, the Bradley-Terry leaderboard and preference exports."""
