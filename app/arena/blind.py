@@ -113,7 +113,7 @@ def masked_messages(messages: Sequence[dict[str, Any]], masks: dict[str, str]) -
 
 
 def masked_state(state: ColumnState, shown_as: str, masks: dict[str, str]) -> ColumnState:
-    """What a blind column may show: its label for a name, no backend, endpoint, usage or cost,
+    """What a blind column may show: its label for a name, no backend, endpoint, request report, usage or cost,
     and the hidden names masked in its answer, reasoning, tool calls and error."""
     hidden = copy.deepcopy(state)
     hidden.model = shown_as
@@ -127,4 +127,5 @@ def masked_state(state: ColumnState, shown_as: str, masks: dict[str, str]) -> Co
     hidden.error_type = mask_text(state.error_type, masks)
     hidden.error_message = mask_text(state.error_message, masks)
     hidden.reply = None
+    hidden.request_report = None  # names the endpoint and model id sent
     return hidden

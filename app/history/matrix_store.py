@@ -51,6 +51,7 @@ CELL_COLUMNS = [
         "error_message",
         "ttft_s",
         "total_s",
+        "parameters",
     )
 ]
 """What a cell shows (``restored_state`` reads these)."""

@@ -127,4 +127,5 @@ def render_column(
             st.warning("Interrupted — this stream never finished.", icon=":material/warning:")
         if state.endpoint_id and state.finished:
             st.caption(f"via endpoint `{state.endpoint_id}`" + (f" · finish: {state.finish_reason}" if state.finish_reason else ""))
-        request_report_popover(state.request_report if state.finished else None)
+        if not blind:
+            request_report_popover(state.request_report if state.finished else None)

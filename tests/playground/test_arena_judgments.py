@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic import command
 from arena_helpers import stored_run
 
 from app.arena.export import preference_pairs, ratings_csv, to_jsonl
@@ -148,13 +149,9 @@ def test_a_baseline_database_with_rows_upgrades_to_judgments_keeping_them(tmp_pa
     path = tmp_path / "history.db"
     first = HistoryStore(f"sqlite:///{path}")
     run_id, seats = stored_run(first, ["m1", "m2"])
+    with first.engine.begin() as connection:  # back to the schema before judgments (and later revisions) existed
+        command.downgrade(migrate._config(connection), migrate.BASELINE)
     first.engine.dispose()
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE votes")
-    db.execute("DROP TABLE ratings")
-    db.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
-    db.commit()
-    db.close()
 
     store = HistoryStore(f"sqlite:///{path}")
     assert migrate.current(store.engine) == migrate.head()
