@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import String, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -161,78 +161,74 @@ class Series:
 
 
 def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series]) -> dict[str, pd.DataFrame]:
-    """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them), in one
-    statement: the window's rows are read once, sorted per series and group by the database,
-    and only the rows at the ranks the quantiles need come back (a handful per group).
+    """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them).
+
+    Order statistics need the values themselves: the window's latencies are read once, in
+    batches, as compact columns (~30 bytes a call; the window's size, never the history's), and
+    every series is computed from them. (Ranking in SQL with window functions was tried: each
+    series costs a sort of the whole window there, 2-3x this whole read.)
 
     → ``{series name: frame}``, columns ``by`` (if any), ``calls``, then one per point
     (``min``, ``q1``, ``median``, ``q3``, ``max``)."""
-    rows_in_window = (
-        select(
-            _results.c.model, _results.c.backend, _endpoint().label("endpoint"), _results.c.status, _results.c.ttft_s, _results.c.total_s
-        )
-        .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
-        .where(*window.where()[1:])
-        .cte("rows_in_window")
-        .prefix_with("MATERIALIZED")  # read once for all the series (SQLite >= 3.35, PostgreSQL >= 12)
-    )
-    parts = []
-    for item in series:
-        value = rows_in_window.c[item.value]
-        group = rows_in_window.c[item.by] if item.by else literal("all")
-        clauses: list[ColumnElement[bool]] = [value.is_not(None)]
-        if item.done_only:
-            clauses.append(rows_in_window.c.status == "done")
-        parts.append(select(literal(item.name).label("series"), group.label("grp"), value.label("v")).where(*clauses))
-    values = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    ranked = select(
-        values.c.series,
-        values.c.grp,
-        values.c.v,
-        func.row_number().over(partition_by=(values.c.series, values.c.grp), order_by=values.c.v).label("rn"),
-        func.count().over(partition_by=(values.c.series, values.c.grp)).label("n"),
-    ).subquery()
-    last = ranked.c.n - 1  # the rank of the largest value, counting from 0
-    wanted: list[ColumnElement[bool]] = []
-    for point in sorted({p for item in series for p in item.points}):
-        num, den = float(point).as_integer_ratio()
-        wanted += [ranked.c.rn - 1 == (last * num) // den, ranked.c.rn - 1 == (last * num + den - 1) // den]
-    query = select(ranked.c.series, ranked.c.grp, ranked.c.n, ranked.c.rn, ranked.c.v).where(or_(*wanted))
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    found: dict[tuple[str, Any], tuple[int, dict[int, float]]] = {}
-    for name, grp, n, rn, v in rows:
-        found.setdefault((name, grp), (int(n), {}))[1][int(rn) - 1] = float(v)
+    frame = _latencies(engine, window)
     out = {}
     for item in series:
-        columns = ([item.by] if item.by else []) + ["calls"] + [_point_name(p) for p in item.points]
-        records = []
-        for (name, grp), (n, ranks) in found.items():
-            if name != item.name:
-                continue
-            record: dict[str, Any] = {"calls": n}
-            if item.by:
-                record[item.by] = grp
-            for point in item.points:
-                record[_point_name(point)] = _interpolate(ranks, (n - 1) * point)
-            records.append(record)
-        out[item.name] = pd.DataFrame(records, columns=columns)
+        rows = frame[frame[item.value].notna()]
+        if item.done_only:
+            rows = rows[rows["done"]]
+        names = [_point_name(p) for p in item.points]
+        columns = ([item.by] if item.by else []) + ["calls"] + names
+        if rows.empty:
+            out[item.name] = pd.DataFrame(columns=columns)
+            continue
+        grouped = rows.groupby(item.by, observed=True)[item.value] if item.by else rows.groupby(lambda _: "all")[item.value]
+        table = pd.DataFrame({"calls": grouped.size()})
+        for point, name in zip(item.points, names, strict=True):
+            table[name] = grouped.median() if point == 0.5 else grouped.quantile(point)  # median: exactly pandas' median
+        out[item.name] = table.reset_index(names=item.by)[columns] if item.by else table.reset_index(drop=True)[columns]
     return out
+
+
+def _latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    query = (
+        select(
+            _results.c.model,
+            _results.c.backend,
+            _endpoint().label("endpoint"),
+            (_results.c.status == "done").label("done"),
+            _results.c.ttft_s,
+            _results.c.total_s,
+        )
+        .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
+        .where(*window.where()[1:], or_(_results.c.ttft_s.is_not(None), _results.c.total_s.is_not(None)))
+    )
+    columns = ["model", "backend", "endpoint", "done", "ttft_s", "total_s"]
+    parts = []
+    with engine.connect() as conn:
+        for batch in conn.execution_options(yield_per=20_000).execute(query).partitions():
+            # Column by column from plain tuples: pandas probing SQLAlchemy rows costs ~20 µs a row.
+            values = list(zip(*batch, strict=True))
+            part = pd.DataFrame(
+                {
+                    "model": values[0],
+                    "backend": values[1],
+                    "endpoint": values[2],
+                    "done": pd.array(values[3], dtype="bool"),
+                    "ttft_s": pd.array(values[4], dtype="Float64").to_numpy("float64", na_value=float("nan")),
+                    "total_s": pd.array(values[5], dtype="Float64").to_numpy("float64", na_value=float("nan")),
+                }
+            )
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype="float64" if name.endswith("_s") else "object") for name in columns})
+    frame = pd.concat(parts, ignore_index=True)
+    for name in ("model", "backend", "endpoint"):
+        frame[name] = frame[name].astype("category")
+    return frame
 
 
 def _point_name(point: float) -> str:
     return {0.0: "min", 0.25: "q1", 0.5: "median", 0.75: "q3", 1.0: "max"}.get(point, f"p{point * 100:g}")
-
-
-def _interpolate(values: dict[int, float], h: float) -> float:
-    lo = int(h)
-    low = values[lo]
-    if h == lo:
-        return low
-    high = values[lo + 1]
-    if h - lo == 0.5:
-        return (low + high) / 2  # exactly pandas' median of an even count
-    return low + (h - lo) * (high - low)
 
 
 def recent_failures(engine: Engine, window: UsageWindow, limit: int = 20) -> pd.DataFrame:
