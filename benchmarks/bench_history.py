@@ -81,42 +81,43 @@ def history_path(store: HistoryStore) -> Any:
     return store.search(limit=20)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """(seconds, peak MB allocated by Python while it ran)."""
-    tracemalloc.start()
-    start = time.perf_counter()
+def timed(fn: Callable[[], Any]) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak MB allocated by Python while it ran)."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    tracemalloc.start()
+    fn()
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
-    return seconds, peak
+    return seconds, cpu, peak
 
 
-def page_times(folder: Path) -> dict[str, float]:
-    """Seconds for the Usage and History pages: opened (empty cache), a filter change, reopened."""
+def page_times(folder: Path) -> dict[str, tuple[float, float]]:
+    """(seconds, CPU seconds) for the Usage and History pages: opened (empty cache), a filter
+    change, reopened. AppTest runs the page in this process, so its CPU time is the page's."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     os.environ["VV_LLM_DATA_DIR"] = str(folder)
     for var in ("VV_LLM_SETTINGS", "VV_LLM_DATABASE_URL", "VV_LLM_DEMO"):
         os.environ.pop(var, None)
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
+
+    def step(name: str, run: Callable[[], Any]) -> None:
+        start, cpu = time.perf_counter(), time.process_time()
+        at = run()
+        out[name] = (time.perf_counter() - start, time.process_time() - cpu)
+        assert not at.exception, at.exception
+
     for page, key, choice in (("dashboard", "dashboard_models", ["demo-fast"]), ("history", "history_models", ["demo-slow"])):
         st.cache_data.clear()
         at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
         at.run()
-        start = time.perf_counter()
-        at.switch_page(f"../pages/{page}.py").run()
-        out[f"{page} open"] = time.perf_counter() - start
-        assert not at.exception, at.exception
-        start = time.perf_counter()
-        at.multiselect(key=key).set_value(choice).run()
-        out[f"{page} filter change"] = time.perf_counter() - start
-        assert not at.exception, at.exception
+        step(f"{page} open", lambda: at.switch_page(f"../pages/{page}.py").run())  # noqa: B023
+        step(f"{page} filter change", lambda: at.multiselect(key=key).set_value(choice).run())  # noqa: B023
         at.multiselect(key=key).set_value([]).run()
-        start = time.perf_counter()
-        at.switch_page(f"../pages/{page}.py").run()
-        out[f"{page} reopen (cached)"] = time.perf_counter() - start
+        step(f"{page} reopen (cached)", lambda: at.switch_page(f"../pages/{page}.py").run())  # noqa: B023
     return out
 
 
@@ -132,14 +133,17 @@ def main() -> int:
     counts = {size: (store.count(), usage.distinct_runs(store.engine, usage.UsageWindow())) for size, store in stores.items()}
     samples: dict[str, dict[str, list[float]]] = {size: {} for size in SIZES}
     order = list(SIZES)
+    page_times(folders["small"])  # warm-up: imports, first script runs (not counted)
     for round_ in range(args.repeat):
         for size in order if round_ % 2 == 0 else order[::-1]:
             for name, fn in (("Usage data path", usage_path), ("History data path", history_path)):
-                seconds, peak = timed(lambda fn=fn, size=size: fn(stores[size]))  # type: ignore[misc]
+                seconds, cpu, peak = timed(lambda fn=fn, size=size: fn(stores[size]))  # type: ignore[misc]
                 samples[size].setdefault(name, []).append(seconds)
+                samples[size].setdefault(f"{name} CPU", []).append(cpu)
                 samples[size].setdefault(f"{name} peak MB", []).append(peak)
-            for name, seconds in page_times(folders[size]).items():
+            for name, (seconds, cpu) in page_times(folders[size]).items():
                 samples[size].setdefault(name, []).append(seconds)
+                samples[size].setdefault(f"{name} CPU", []).append(cpu)
     medians = {size: {name: statistics.median(values) for name, values in rows.items()} for size, rows in samples.items()}
     with stores["large"].engine.connect() as conn:
         results = conn.exec_driver_sql("SELECT count(*) FROM run_results").scalar_one()

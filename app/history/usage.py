@@ -1,10 +1,11 @@
 """Usage numbers aggregated in the database: what the Usage page shows costs what it shows.
 
-Every query is limited to a window of local days (and optionally some models) and returns one
-row per day × backend × model × endpoint, or a few rows per group for medians and box plots, so
-time and memory follow the window and the number of models, not the size of the history. Written
-with SQLAlchemy Core for SQLite and PostgreSQL alike; the one dialect-specific piece (the local
-day of a timestamp) is switched by dialect in :class:`local_day`.
+Every query is limited to a window of local days (and optionally some models), reaches the
+window's results through the runs' date index, and returns one row per day × backend × model ×
+endpoint (sums), a count, or the latest failures; medians and box plots are computed from the
+window's latencies read once in compact batches. Time and memory follow the window, not the size
+of the history. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
+dialect-specific piece (the local day of a timestamp) is switched by dialect in :class:`local_day`.
 
 "Local" follows the playground's convention: the machine's current UTC offset.
 """
@@ -49,7 +50,8 @@ class local_day(FunctionElement[str]):
 @compiles(local_day)
 def _local_day_default(element: local_day, compiler: Any, **kw: Any) -> str:  # PostgreSQL and others
     column = compiler.process(element.clauses, **kw)
-    return f"to_char({column} + make_interval(mins => {element.minutes}), 'YYYY-MM-DD')"
+    # Stored as timestamptz: read in UTC, whatever the session's time zone, then shifted.
+    return f"to_char(({column} AT TIME ZONE 'UTC') + make_interval(mins => {element.minutes}), 'YYYY-MM-DD')"
 
 
 @compiles(local_day, "sqlite")
