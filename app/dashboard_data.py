@@ -31,6 +31,8 @@ class Usage:
     boxes: pd.DataFrame
     """Per model and metric, completed calls: min, q1, median, q3, max."""
     errors: pd.DataFrame
+    medians: dict[str, pd.DataFrame]
+    """Per dimension (model, backend, endpoint): median TTFT and total time of all calls with one."""
 
     @property
     def empty(self) -> bool:
@@ -38,32 +40,30 @@ class Usage:
 
 
 def load(engine: Engine, window: UsageWindow) -> Usage:
-    found = usage.quantiles(
-        engine,
-        window,
-        [
-            Series("kpi", "ttft_s", None),
-            Series("ttft_s", "ttft_s", "model", BOX, done_only=True),
-            Series("total_s", "total_s", "model", BOX, done_only=True),
-        ],
-    )
+    """The window's numbers: sums in SQL, and the latency quantiles from one read of its latencies."""
+    latencies = usage.read_latencies(engine, window)
+    series = [
+        Series("kpi", "ttft_s", None),
+        Series("ttft_s", "ttft_s", "model", BOX, done_only=True),
+        Series("total_s", "total_s", "model", BOX, done_only=True),
+    ]
+    for dimension in DIMENSIONS.values():
+        series += [Series(f"{dimension} ttft", "ttft_s", dimension), Series(f"{dimension} total", "total_s", dimension)]
+    found = usage.quantiles(engine, window, series, latencies)
     kpi = found["kpi"]
-    boxes = pd.concat([found[m].assign(metric=label) for m, label in METRICS.items()], ignore_index=True)
+    medians = {}
+    for dimension in DIMENSIONS.values():
+        ttft = found[f"{dimension} ttft"][[dimension, "median"]].rename(columns={"median": "median_ttft_s"})
+        total = found[f"{dimension} total"][[dimension, "median"]].rename(columns={"median": "median_total_s"})
+        medians[dimension] = ttft.merge(total, on=dimension, how="outer")
     return Usage(
         groups=usage.groups(engine, window),
         runs=usage.distinct_runs(engine, window),
         median_ttft=float(kpi["median"].iloc[0]) if len(kpi) else None,
-        boxes=boxes,
+        boxes=pd.concat([found[m].assign(metric=label) for m, label in METRICS.items()], ignore_index=True),
         errors=usage.recent_failures(engine, window),
+        medians=medians,
     )
-
-
-def medians(engine: Engine, window: UsageWindow, dimension: str) -> pd.DataFrame:
-    """Median TTFT and total time per ``dimension`` (all calls with a value)."""
-    found = usage.quantiles(engine, window, [Series("ttft", "ttft_s", dimension), Series("total", "total_s", dimension)])
-    ttft = found["ttft"][[dimension, "median"]].rename(columns={"median": "median_ttft_s"})
-    total = found["total"][[dimension, "median"]].rename(columns={"median": "median_total_s"})
-    return ttft.merge(total, on=dimension, how="outer")
 
 
 def kpis(data: Usage) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def usage_path(store: HistoryStore) -> Any:
     usage.model_names(store.engine)
     window = usage.UsageWindow(max(first, date.today() - timedelta(days=29)), max(last, date.today()), (), offset)
     numbers = data.load(store.engine, window)
-    data.breakdown(numbers.groups, "model", data.medians(store.engine, window, "model"))
+    data.breakdown(numbers.groups, "model", numbers.medians["model"])
     return numbers
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from app import charts
@@ -41,11 +40,6 @@ def _models(url: str, version: tuple[Any, ...]) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _usage(url: str, version: tuple[Any, ...], window: UsageWindow) -> data.Usage:
     return data.load(store.engine, window)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _medians(url: str, version: tuple[Any, ...], window: UsageWindow, dimension: str) -> pd.DataFrame:
-    return data.medians(store.engine, window, dimension)
 
 
 offset = usage.local_offset_minutes()
@@ -94,7 +88,7 @@ with right:
 st.subheader("Breakdown", anchor=False, divider="gray")
 label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")
 dimension = data.DIMENSIONS[label]
-table = data.breakdown(numbers.groups, dimension, _medians(store.url, version, window, dimension))
+table = data.breakdown(numbers.groups, dimension, numbers.medians[dimension])
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown(f"**Tokens by {label.lower()}**")

@@ -90,7 +90,10 @@ class UsageWindow:
         if end is not None:
             clauses.append(_runs.c.created_at < end)
         if self.models:
-            clauses.append(_results.c.model.in_(list(self.models)))
+            # An expression, not the indexed column: the planner keeps reaching the results
+            # through the window's runs (a date range) instead of walking every result of the
+            # model over the whole history (SQLite has no statistics to know better).
+            clauses.append(func.coalesce(_results.c.model, "").in_(list(self.models)))
         return clauses
 
 
@@ -162,7 +165,9 @@ class Series:
     done_only: bool = False
 
 
-def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series]) -> dict[str, pd.DataFrame]:
+def quantiles(
+    engine: Engine, window: UsageWindow, series: Sequence[Series], latencies: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them).
 
     Order statistics need the values themselves: the window's latencies are read once, in
@@ -171,8 +176,9 @@ def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series]) -> 
     series costs a sort of the whole window there, 2-3x this whole read.)
 
     → ``{series name: frame}``, columns ``by`` (if any), ``calls``, then one per point
-    (``min``, ``q1``, ``median``, ``q3``, ``max``)."""
-    frame = _latencies(engine, window)
+    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``latencies`` (from :func:`latencies`)
+    to compute from a read already made."""
+    frame = latencies if latencies is not None else read_latencies(engine, window)
     out = {}
     for item in series:
         rows = frame[frame[item.value].notna()]
@@ -191,7 +197,8 @@ def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series]) -> 
     return out
 
 
-def _latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    """The window's calls that have a latency: model, backend, endpoint (categories), done, ttft_s, total_s."""
     query = (
         select(
             _results.c.model,
