@@ -56,7 +56,7 @@ def seed_demo_history(
             for _ in range(rng.randint(*runs_per_day)):
                 created = now - timedelta(days=day, minutes=rng.randint(0, 600))
                 prompt = rng.choice(_PROMPTS)
-                run_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+                run_id = uuid.uuid4().hex  # unique even when the same seed writes twice into one database
                 statuses = []
                 for position, (backend, model, ttft, speed, p_in, p_out, error_share) in enumerate(rng.sample(_MODELS, 3)):
                     failed = rng.random() < error_share
