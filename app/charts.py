@@ -60,18 +60,22 @@ def cost_by(breakdown: pd.DataFrame, dimension: str, label: str) -> alt.Chart:
     )
 
 
-def latency(long: pd.DataFrame, metric: str) -> alt.Chart:
-    """Box plot of one latency metric (``time to first token`` or ``total time``) per model."""
-    data = long[long["metric"] == metric]
-    return (
-        alt.Chart(data, height=HEIGHT)
-        .mark_boxplot(extent="min-max", size=22, median={"color": "white"})
-        .encode(
-            x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-20)),
-            y=alt.Y("seconds:Q", title="Seconds"),
-            color=alt.Color("model:N", scale=alt.Scale(range=PALETTE), legend=None),
-        )
+def latency(boxes: pd.DataFrame, metric: str) -> alt.LayerChart:
+    """Box plot of one latency metric (``time to first token`` or ``total time``) per model, from
+    its five numbers (``min``, ``q1``, ``median``, ``q3``, ``max``: whiskers reach min and max)."""
+    data = boxes[boxes["metric"] == metric]
+    base = alt.Chart(data, height=HEIGHT).encode(
+        x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-20)),
+        tooltip=[
+            alt.Tooltip("model:N", title="Model"),
+            alt.Tooltip("calls:Q", title="Calls"),
+            *(alt.Tooltip(f"{name}:Q", title=name, format=".2f") for name in ("min", "q1", "median", "q3", "max")),
+        ],
     )
+    whiskers = base.mark_rule().encode(y=alt.Y("min:Q", title="Seconds"), y2="max:Q")
+    boxes_ = base.mark_bar(size=22).encode(y="q1:Q", y2="q3:Q", color=alt.Color("model:N", scale=alt.Scale(range=PALETTE), legend=None))
+    medians = base.mark_tick(color="white", size=22).encode(y="median:Q")
+    return whiskers + boxes_ + medians
 
 
 def error_rate(breakdown: pd.DataFrame, dimension: str) -> alt.Chart:

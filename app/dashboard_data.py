@@ -1,113 +1,112 @@
-"""Usage numbers from history, with pandas: per day, per backend/model/endpoint, latency, errors."""
+"""The Usage page's numbers, from the aggregates the database computes (``app.history.usage``).
+
+``load`` runs the window's queries; the other functions shape their small results for the page:
+per day, per backend/model/endpoint, latency boxes, errors.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.engine import Engine
 
-COLUMNS = [
-    "created_at",
-    "run_id",
-    "backend",
-    "model",
-    "endpoint",
-    "status",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "cost_usd",
-    "ttft_s",
-    "total_s",
-    "error_type",
-]
-FAILED = ("error", "partial")
-"""Statuses that count as errors (a stopped stream was the user's choice)."""
+from app.history import usage
+from app.history.usage import Series, UsageWindow
+
 DIMENSIONS = {"Model": "model", "Backend": "backend", "Endpoint": "endpoint"}
+BOX = (0.0, 0.25, 0.5, 0.75, 1.0)
+METRICS = {"ttft_s": "time to first token", "total_s": "total time"}
 
 
-def usage_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per model call, with local ``day``, ``tokens`` and ``failed`` columns added."""
-    df = pd.DataFrame(list(rows), columns=COLUMNS)
-    created = pd.to_datetime(df["created_at"], utc=True)
-    df["created_at"] = created.dt.tz_convert(_local_zone()).dt.tz_localize(None)
-    df["day"] = df["created_at"].dt.normalize()
-    for column in ("prompt_tokens", "completion_tokens", "cached_tokens"):
-        df[column] = pd.to_numeric(df[column], errors="coerce").fillna(0).astype("int64")
-    for column in ("cost_usd", "ttft_s", "total_s"):
-        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
-    df["tokens"] = df["prompt_tokens"] + df["completion_tokens"]
-    df["failed"] = df["status"].isin(FAILED)
-    return df
+@dataclass
+class Usage:
+    """Everything the Usage page shows for one window (all small: rows per group, not per call)."""
+
+    groups: pd.DataFrame
+    """Per local day × backend × model × endpoint: calls, failed, tokens, cost."""
+    runs: int
+    median_ttft: float | None
+    boxes: pd.DataFrame
+    """Per model and metric, completed calls: min, q1, median, q3, max."""
+    errors: pd.DataFrame
+    medians: dict[str, pd.DataFrame]
+    """Per dimension (model, backend, endpoint): median TTFT and total time of all calls with one."""
+
+    @property
+    def empty(self) -> bool:
+        return self.groups.empty
 
 
-def _local_zone() -> Any:
-    return datetime.now().astimezone().tzinfo
+def load(engine: Engine, window: UsageWindow) -> Usage:
+    """The window's numbers: sums in SQL, and the latency quantiles from one read of its latencies."""
+    latencies = usage.read_latencies(engine, window)
+    series = [
+        Series("kpi", "ttft_s", None),
+        Series("ttft_s", "ttft_s", "model", BOX, done_only=True),
+        Series("total_s", "total_s", "model", BOX, done_only=True),
+    ]
+    for dimension in DIMENSIONS.values():
+        series += [Series(f"{dimension} ttft", "ttft_s", dimension), Series(f"{dimension} total", "total_s", dimension)]
+    found = usage.quantiles(engine, window, series, latencies)
+    kpi = found["kpi"]
+    medians = {}
+    for dimension in DIMENSIONS.values():
+        ttft = found[f"{dimension} ttft"][[dimension, "median"]].rename(columns={"median": "median_ttft_s"})
+        total = found[f"{dimension} total"][[dimension, "median"]].rename(columns={"median": "median_total_s"})
+        medians[dimension] = ttft.merge(total, on=dimension, how="outer")
+    return Usage(
+        groups=usage.groups(engine, window),
+        runs=usage.distinct_runs(engine, window),
+        median_ttft=float(kpi["median"].iloc[0]) if len(kpi) else None,
+        boxes=pd.concat([found[m].assign(metric=label) for m, label in METRICS.items()], ignore_index=True),
+        errors=usage.recent_failures(engine, window),
+        medians=medians,
+    )
 
 
-def filtered(df: pd.DataFrame, start: date | None = None, end: date | None = None, models: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows from ``start`` to ``end`` (inclusive local days) for ``models`` (all when empty)."""
-    mask = pd.Series(True, index=df.index)
-    if start is not None:
-        mask &= df["day"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= df["day"] <= pd.Timestamp(end)
-    if models:
-        mask &= df["model"].isin(list(models))
-    return df[mask]
-
-
-def kpis(df: pd.DataFrame) -> dict[str, Any]:
-    calls = len(df)
+def kpis(data: Usage) -> dict[str, Any]:
+    g = data.groups
+    calls = int(g["calls"].sum())
     return {
-        "runs": int(df["run_id"].nunique()),
+        "runs": data.runs,
         "calls": calls,
-        "tokens": int(df["tokens"].sum()),
-        "cost": float(df["cost_usd"].sum()) if df["cost_usd"].notna().any() else None,
-        "median_ttft": float(df["ttft_s"].median()) if df["ttft_s"].notna().any() else None,
-        "error_rate": float(df["failed"].mean()) if calls else None,
+        "tokens": int(g["input_tokens"].sum() + g["output_tokens"].sum()),
+        "cost": float(g["cost_usd"].sum()) if g["cost_calls"].sum() else None,
+        "median_ttft": data.median_ttft,
+        "error_rate": float(g["failed"].sum() / calls) if calls else None,
     }
 
 
-def daily(df: pd.DataFrame) -> pd.DataFrame:
+def daily(groups: pd.DataFrame) -> pd.DataFrame:
     """Per day and model: input/output/cached tokens, cost, calls."""
-    grouped = df.groupby(["day", "model"], as_index=False).agg(
-        input_tokens=("prompt_tokens", "sum"),
-        output_tokens=("completion_tokens", "sum"),
+    grouped = groups.groupby(["day", "model"], as_index=False).agg(
+        input_tokens=("input_tokens", "sum"),
+        output_tokens=("output_tokens", "sum"),
         cached_tokens=("cached_tokens", "sum"),
         cost_usd=("cost_usd", "sum"),
-        calls=("run_id", "size"),
+        calls=("calls", "sum"),
     )
     grouped["tokens"] = grouped["input_tokens"] + grouped["output_tokens"]
     return grouped
 
 
-def breakdown(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """Per ``model``, ``backend`` or ``endpoint``: calls, tokens, cost, latency and error rate."""
-    grouped = df.groupby(dimension, as_index=False).agg(
-        calls=("run_id", "size"),
-        input_tokens=("prompt_tokens", "sum"),
-        output_tokens=("completion_tokens", "sum"),
+def breakdown(groups: pd.DataFrame, dimension: str, medians: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per ``model``, ``backend`` or ``endpoint``: calls, tokens, cost, error rate (and median
+    latency when ``medians`` of that dimension are given)."""
+    grouped = groups.groupby(dimension, as_index=False).agg(
+        calls=("calls", "sum"),
+        input_tokens=("input_tokens", "sum"),
+        output_tokens=("output_tokens", "sum"),
         cached_tokens=("cached_tokens", "sum"),
         cost_usd=("cost_usd", "sum"),
-        median_ttft_s=("ttft_s", "median"),
-        median_total_s=("total_s", "median"),
         errors=("failed", "sum"),
     )
+    if medians is not None:
+        grouped = grouped.merge(medians, on=dimension, how="left")
+        grouped = grouped[
+            [dimension, "calls", "input_tokens", "output_tokens", "cached_tokens", "cost_usd", "median_ttft_s", "median_total_s", "errors"]
+        ]
     grouped["error_rate"] = grouped["errors"] / grouped["calls"]
     return grouped.sort_values("calls", ascending=False, ignore_index=True)
-
-
-def latency_long(df: pd.DataFrame) -> pd.DataFrame:
-    """TTFT and total time in long form (``model``, ``metric``, ``seconds``) for distribution charts."""
-    done = df[df["status"] == "done"]
-    long = done.melt(id_vars=["model"], value_vars=["ttft_s", "total_s"], var_name="metric", value_name="seconds").dropna()
-    long["metric"] = long["metric"].map({"ttft_s": "time to first token", "total_s": "total time"})
-    return long
-
-
-def recent_errors(df: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
-    failed = df[df["failed"]].sort_values("created_at", ascending=False)
-    return failed[["created_at", "model", "endpoint", "status", "error_type"]].head(limit)

@@ -12,8 +12,11 @@ Routes (any method; the body decides stream or not, by ``"stream":true``):
 - ``/{scenario}/.../messages`` — Anthropic Messages: the same in Anthropic's wire format;
 - ``GET /stats`` — ``{"cpu": seconds of CPU this process used, "requests": n}``.
 
-``scenario`` is ``small`` (short stream), ``long`` (``--long-chunks`` events) or ``delay``
-(``--delay-chunks`` events, the whole response held back ``--delay`` seconds: a slow first token).
+``scenario`` is ``small`` (short stream), ``long`` (``--long-chunks`` events), ``delay``
+(``--delay-chunks`` events, the whole response held back ``--delay`` seconds: a slow first token),
+``bulk`` (the ``long`` stream written in 64 KiB HTTP chunks, events cut anywhere: little h11 work,
+so the client's own cost per event shows) or ``burst`` (the ``delay`` stream in 64 KiB chunks,
+at once: many concurrent streams keep the client's CPU busy).
 
 Run alone: ``python -m benchmarks.server --port 8765``.
 """
@@ -53,9 +56,17 @@ def _json_response(body: bytes) -> bytes:
     return head.encode() + body
 
 
-def _sse_response(events: list[bytes]) -> bytes:
+BULK_PIECE = 1 << 16
+
+
+def _sse_response(events: list[bytes], piece: int = 0) -> bytes:
+    """Chunked transfer encoding: one HTTP chunk per event, or with ``piece`` the whole stream in
+    chunks of that many bytes (events cut anywhere), as a server writing its body in large pieces."""
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ntransfer-encoding: chunked\r\ncache-control: no-cache\r\nx-request-id: req_bench\r\n\r\n"
     parts = [head]
+    if piece:
+        body = b"".join(events)
+        events = [body[i : i + piece] for i in range(0, len(body), piece)]
     for event in events:
         parts.append(b"%x\r\n%b\r\n" % (len(event), event))
     parts.append(b"0\r\n\r\n")
@@ -171,13 +182,20 @@ class Config:
 
 def render(config: Config) -> dict[tuple[str, str, bool], bytes]:
     """(scenario, protocol, stream) → the complete HTTP response."""
-    counts = {"small": SMALL_STREAM_CHUNKS, "long": config.long_chunks, "delay": config.delay_chunks}
+    counts = {
+        "small": SMALL_STREAM_CHUNKS,
+        "long": config.long_chunks,
+        "delay": config.delay_chunks,
+        "bulk": config.long_chunks,
+        "burst": config.delay_chunks,
+    }
     table: dict[tuple[str, str, bool], bytes] = {}
     for scenario, n in counts.items():
+        piece = BULK_PIECE if scenario in ("bulk", "burst") else 0
         table[scenario, "openai", False] = openai_json()
-        table[scenario, "openai", True] = _sse_response(openai_events(n))
+        table[scenario, "openai", True] = _sse_response(openai_events(n), piece)
         table[scenario, "anthropic", False] = anthropic_json()
-        table[scenario, "anthropic", True] = _sse_response(anthropic_events(n))
+        table[scenario, "anthropic", True] = _sse_response(anthropic_events(n), piece)
     return table
 
 

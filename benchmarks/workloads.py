@@ -87,7 +87,7 @@ ANTHROPIC = Protocol(
     adapter_module="vv_llm.chat_clients.adapters.anthropic",
 )
 PROTOCOLS = (OPENAI, ANTHROPIC)
-SCENARIOS = ("small", "long", "delay")
+SCENARIOS = ("small", "long", "delay", "bulk", "burst")
 
 
 def endpoint_id(protocol: Protocol, scenario: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -10,6 +11,8 @@ from app import charts
 from app import dashboard_data as data
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
+from app.history import usage
+from app.history.usage import UsageWindow
 from app.ui.common import header
 
 ctx: AppContext = context()
@@ -18,12 +21,34 @@ if ctx.history is None:
     st.error(ctx.history_problem or "History is unavailable.", icon=":material/database:")
     st.stop()
 
-frame = data.usage_frame(ctx.history.usage_rows())
-if frame.empty:
+store = ctx.history
+version = store.version()
+
+
+# Cached per history version (a cheap fingerprint, see HistoryStore.version): reruns for widget
+# changes and reopening the page reuse the aggregates until the history changes.
+@st.cache_data(show_spinner=False, max_entries=64)
+def _span(url: str, version: tuple[Any, ...], offset: int) -> tuple[date, date] | None:
+    return usage.span(store.engine, offset)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _models(url: str, version: tuple[Any, ...]) -> list[str]:
+    return usage.model_names(store.engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _usage(url: str, version: tuple[Any, ...], window: UsageWindow) -> data.Usage:
+    return data.load(store.engine, window)
+
+
+offset = usage.local_offset_minutes()
+span = _span(store.url, version, offset)
+if span is None:
     st.info("Nothing to show yet: run a comparison on **Compare** and come back.", icon=":material/monitoring:")
     st.stop()
 
-first_day, last_day = frame["day"].min().date(), frame["day"].max().date()
+first_day, last_day = span
 today = date.today()
 with st.container(border=True, key="dashboard-filters"):
     c1, c2 = st.columns([2, 3])
@@ -33,16 +58,15 @@ with st.container(border=True, key="dashboard-filters"):
         key="dashboard_dates",
         format="YYYY-MM-DD",
     )
-    models = c2.multiselect("Models", sorted(frame["model"].unique()), key="dashboard_models", placeholder="All models")
+    models = c2.multiselect("Models", _models(store.url, version), key="dashboard_models", placeholder="All models")
 picked = list(days) if isinstance(days, (list, tuple)) else [days]
-start = picked[0] if picked else None
-end = picked[-1] if picked else None
-df = data.filtered(frame, start, end, models)
-if df.empty:
+window = UsageWindow(picked[0] if picked else None, picked[-1] if picked else None, tuple(sorted(models)), offset)
+numbers = _usage(store.url, version, window)
+if numbers.empty:
     st.info("No calls in this range.")
     st.stop()
 
-k = data.kpis(df)
+k = data.kpis(numbers)
 with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
     st.metric("Runs", f"{k['runs']:,}", border=True)
     st.metric("Model calls", f"{k['calls']:,}", border=True)
@@ -51,7 +75,7 @@ with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
     st.metric("Median TTFT", fmt.seconds(k["median_ttft"]), border=True)
     st.metric("Error rate", "–" if k["error_rate"] is None else f"{k['error_rate']:.0%}", border=True)
 
-daily = data.daily(df)
+daily = data.daily(numbers.groups)
 st.subheader("Over time", anchor=False, divider="gray")
 left, right = st.columns(2, gap="large")
 with left:
@@ -64,7 +88,7 @@ with right:
 st.subheader("Breakdown", anchor=False, divider="gray")
 label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")
 dimension = data.DIMENSIONS[label]
-table = data.breakdown(df, dimension)
+table = data.breakdown(numbers.groups, dimension, numbers.medians[dimension])
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown(f"**Tokens by {label.lower()}**")
@@ -92,28 +116,28 @@ with st.expander("Table", icon=":material/table:"):
     )
 
 st.subheader("Latency", anchor=False, divider="gray")
-long = data.latency_long(df)
-if long.empty:
+boxes = numbers.boxes
+if boxes.empty:
     st.info("No completed calls in this range.")
 else:
     st.caption("Completed calls only. Boxes span the middle half of the calls; whiskers reach the fastest and the slowest.")
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Time to first token**")
-        st.altair_chart(charts.latency(long, "time to first token"), width="stretch")
+        st.altair_chart(charts.latency(boxes, "time to first token"), width="stretch")
     with right:
         st.markdown("**Total time**")
-        st.altair_chart(charts.latency(long, "total time"), width="stretch")
+        st.altair_chart(charts.latency(boxes, "total time"), width="stretch")
 
 st.subheader("Errors", anchor=False, divider="gray")
 st.caption("Failed or broken streams (partial answers) count as errors; streams you stopped do not.")
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown("**Error rate per model**")
-    st.altair_chart(charts.error_rate(data.breakdown(df, "model"), "model"), width="stretch")
+    st.altair_chart(charts.error_rate(data.breakdown(numbers.groups, "model"), "model"), width="stretch")
 with right:
     st.markdown("**Latest errors**")
-    errors = data.recent_errors(df)
+    errors = numbers.errors
     if errors.empty:
         st.success("No errors in this range.", icon=":material/check_circle:")
     else:

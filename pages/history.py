@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -61,17 +62,48 @@ def _delete(run_ids: list[str]) -> None:
     state["history_notice"] = f"Deleted {deleted} run{'s' if deleted != 1 else ''}."
 
 
+# Cached per history version (a cheap fingerprint, see HistoryStore.version): a rerun for a
+# checkbox or an expander reads nothing again until the history changes.
+version = store.version()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _model_names(url: str, version: tuple[Any, ...]) -> list[str]:
+    return store.model_names()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _count(url: str, version: tuple[Any, ...], text: str, models: tuple[str, ...], start: datetime | None, end: datetime | None) -> int:
+    return store.count(text, models, start, end)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _page(
+    url: str, version: tuple[Any, ...], text: str, models: tuple[str, ...], start: datetime | None, end: datetime | None, limit: int
+) -> list[RunView]:
+    return store.search(text, models, start, end, limit=limit)
+
+
+def _matching(
+    text: str, models: list[str], start: datetime | None, end: datetime | None, rated: Any, limit: int
+) -> tuple[int, list[RunView]]:
+    """How many runs match and the page shown; cached unless a rating filter is on (ratings change
+    without changing the history version)."""
+    if rated is not None:
+        return store.count(text, models, start, end, where=rated), store.search(text, models, start, end, limit=limit, where=rated)
+    return _count(store.url, version, text, tuple(models), start, end), _page(store.url, version, text, tuple(models), start, end, limit)
+
+
 # -- filters -------------------------------------------------------------------------------
 with st.container(border=True, key="history-filters"):
     c1, c2, c3, c4 = st.columns([3, 3, 2, 1.6])
     text = c1.text_input("Search", key="history_text", placeholder="Words in the prompt or an answer", icon=":material/search:")
-    models = c2.multiselect("Models", store.model_names(), key="history_models", placeholder="All models")
+    models = c2.multiselect("Models", _model_names(store.url, version), key="history_models", placeholder="All models")
     days = c3.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
     rated = rating_filter(c4)
 start, end = _day_bounds(list(days) if isinstance(days, (list, tuple)) else [days])
-total = store.count(text, models, start, end, where=rated)
 limit = state.get("history_limit", PAGE_SIZE)
-runs: list[RunView] = store.search(text, models, start, end, limit=limit, where=rated)
+total, runs = _matching(text, models, start, end, rated, limit)
 judged = RunJudgments(store, runs)
 
 if state.get("history_notice"):

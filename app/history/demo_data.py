@@ -6,6 +6,9 @@ import json
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, insert, select
 
 from app.history.models import Run, RunMessage, RunResult
 from app.history.store import HistoryStore
@@ -28,26 +31,32 @@ _PROMPTS = [
 ]
 
 
-def seed_demo_history(store: HistoryStore, *, days: int = 14, seed: int = 7, now: datetime | None = None) -> int:
-    """Write runs of 3 demo models each for the last ``days`` days; returns how many runs."""
+def seed_demo_history(
+    store: HistoryStore, *, days: int = 14, seed: int = 7, now: datetime | None = None, runs_per_day: tuple[int, int] = (1, 5)
+) -> int:
+    """Write runs of 3 demo models each for the last ``days`` days (``runs_per_day`` is the range
+    of runs a day); returns how many runs. Rows go in bulk, a few thousand runs at a time, so a
+    benchmark can write 100,000 runs in about a minute."""
     rng = random.Random(seed)
     now = now or datetime.now(timezone.utc)
     count = 0
+    runs: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     with store.session() as s:
+        next_id = int(s.execute(select(func.coalesce(func.max(RunResult.id), 0))).scalar_one()) + 1  # type: ignore[arg-type]
+
+        def write() -> None:
+            for model, rows in ((Run, runs), (RunResult, results), (RunMessage, messages)):
+                if rows:
+                    s.execute(insert(model), rows)  # type: ignore[call-overload]
+                rows.clear()
+
         for day in range(days, -1, -1):
-            for _ in range(rng.randint(1, 5)):
+            for _ in range(rng.randint(*runs_per_day)):
                 created = now - timedelta(days=day, minutes=rng.randint(0, 600))
                 prompt = rng.choice(_PROMPTS)
-                run = Run(
-                    id=uuid.uuid4().hex,
-                    created_at=created,
-                    finished_at=created + timedelta(seconds=5),
-                    title=prompt,
-                    user_prompt=prompt,
-                    status="done",
-                )
-                s.add(run)
-                s.flush()
+                run_id = uuid.uuid4().hex  # unique even when the same seed writes twice into one database
                 statuses = []
                 for position, (backend, model, ttft, speed, p_in, p_out, error_share) in enumerate(rng.sample(_MODELS, 3)):
                     failed = rng.random() < error_share
@@ -58,33 +67,58 @@ def seed_demo_history(store: HistoryStore, *, days: int = 14, seed: int = 7, now
                     total = None if failed else first + completion / max(5.0, rng.gauss(speed, speed * 0.15))
                     status = "error" if failed else "done"
                     statuses.append(status)
-                    result = RunResult(
-                        run_id=run.id,
-                        position=position,
-                        backend=backend,
-                        model=model,
-                        endpoint_id="vv-llm-demo-anthropic" if backend == "anthropic" else "vv-llm-demo",
-                        status=status,
-                        content="" if failed else f"(demo answer from {model})",
-                        finish_reason=None if failed else "stop",
-                        prompt_tokens=prompt_tokens,
-                        completion_tokens=completion,
-                        cached_tokens=cached,
-                        cost_usd=None
-                        if failed
-                        else ((prompt_tokens - cached) * p_in + cached * p_in / 10 + completion * p_out) / 1_000_000,
-                        ttft_s=None if failed else first,
-                        total_s=total,
-                        error_type="ServerError" if failed else None,
-                        error_message="simulated overload (demo data)" if failed else None,
-                        started_at=created,
-                        finished_at=created + timedelta(seconds=total or 1),
+                    results.append(
+                        {
+                            "id": next_id,
+                            "run_id": run_id,
+                            "position": position,
+                            "backend": backend,
+                            "model": model,
+                            "endpoint_id": "vv-llm-demo-anthropic" if backend == "anthropic" else "vv-llm-demo",
+                            "status": status,
+                            "content": "" if failed else f"(demo answer from {model})",
+                            "reasoning": None,
+                            "tool_calls": None,
+                            "finish_reason": None if failed else "stop",
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion,
+                            "cached_tokens": cached,
+                            "reasoning_tokens": None,
+                            "cost_usd": None
+                            if failed
+                            else ((prompt_tokens - cached) * p_in + cached * p_in / 10 + completion * p_out) / 1_000_000,
+                            "usage_estimated": False,
+                            "ttft_s": None if failed else first,
+                            "total_s": total,
+                            "error_type": "ServerError" if failed else None,
+                            "error_message": "simulated overload (demo data)" if failed else None,
+                            "parameters": "{}",
+                            "started_at": created,
+                            "finished_at": created + timedelta(seconds=total or 1),
+                        }
                     )
-                    s.add(result)
-                    s.flush()
-                    assert result.id is not None
-                    s.add(RunMessage(result_id=result.id, position=0, role="user", body=json.dumps({"role": "user", "content": prompt})))
-                run.status = "done" if all(x == "done" for x in statuses) else "partial"
+                    messages.append(
+                        {"result_id": next_id, "position": 0, "role": "user", "body": json.dumps({"role": "user", "content": prompt})}
+                    )
+                    next_id += 1
+                runs.append(
+                    {
+                        "id": run_id,
+                        "created_at": created,
+                        "finished_at": created + timedelta(seconds=5),
+                        "status": "done" if all(x == "done" for x in statuses) else "partial",
+                        "title": prompt,
+                        "user_prompt": prompt,
+                        "system_prompt": None,
+                        "image_count": 0,
+                        "parameters": "{}",
+                        "parent_id": None,
+                        "owner": "",
+                    }
+                )
                 count += 1
+                if len(runs) >= 5000:
+                    write()
+        write()
         s.commit()
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 
@@ -33,6 +34,27 @@ class Run(SQLModel, table=True):
 
 class RunResult(SQLModel, table=True):
     __tablename__ = "run_results"
+    # Migration 0004_history_indexes: what the Usage page reads of a result, by run (covering,
+    # so long histories are aggregated without touching the text); the change counter; History's
+    # model filter.
+    __table_args__ = (
+        Index(
+            "ix_run_results_usage",
+            "run_id",
+            "model",
+            "backend",
+            "endpoint_id",
+            "status",
+            "prompt_tokens",
+            "completion_tokens",
+            "cached_tokens",
+            "cost_usd",
+            "ttft_s",
+            "total_s",
+        ),
+        Index("ix_run_results_finished_at", "finished_at"),
+        Index("ix_run_results_model_run", "model", "run_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True, max_length=32)

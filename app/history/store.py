@@ -100,8 +100,19 @@ class HistoryStore:
         self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._writes = 0
+        """Writes made through this store (see :meth:`version`)."""
         migrate.upgrade(self.engine)
         self.recover_interrupted()
+
+    def version(self) -> tuple[Any, ...]:
+        """A cheap fingerprint of the history, for caching what is read from it: changes with
+        every write made through this store, and with other processes' new runs, finished
+        results and deletions (a few index look-ups and an index-only count, no table scan)."""
+        with self.engine.connect() as conn:
+            runs = conn.execute(select(func.count()).select_from(Run)).scalar_one()  # type: ignore[call-overload]
+            last_id, finished = conn.execute(select(func.max(RunResult.id), func.max(RunResult.finished_at))).one()  # type: ignore[call-overload]
+        return (self._writes, int(runs), last_id, str(finished))
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -121,6 +132,7 @@ class HistoryStore:
         ]
 
     def run_started(self, run: CompareRun) -> None:
+        self._writes += 1
         meta = run.meta
         prompt = meta.get("user_prompt") or ""
         with self.session() as s:
@@ -170,6 +182,7 @@ class HistoryStore:
             result.parameters = _dumps({**json.loads(result.parameters or "{}"), "request_report": state.request_report})
 
     def column_progress(self, run: CompareRun, index: int, state: ColumnState) -> None:
+        self._writes += 1
         with self.session() as s:
             result = self._result(s, run.id, index)
             if result is None or result.status != "running":
@@ -179,6 +192,7 @@ class HistoryStore:
             s.commit()
 
     def column_finished(self, run: CompareRun, index: int, state: ColumnState) -> None:
+        self._writes += 1
         with self.session() as s:
             result = self._result(s, run.id, index)
             if result is None:
@@ -199,6 +213,7 @@ class HistoryStore:
             s.commit()
 
     def run_finished(self, run: CompareRun) -> None:
+        self._writes += 1
         with self.session() as s:
             row = s.get(Run, run.id)
             if row is None:
@@ -230,6 +245,7 @@ class HistoryStore:
                 run.status = _run_status(r.status for r in results)
                 s.add(run)
             s.commit()
+        self._writes += 1
         return fixed
 
     # -- reading -------------------------------------------------------------------------
@@ -334,6 +350,7 @@ class HistoryStore:
         ids = list(run_ids)
         if not ids:
             return 0
+        self._writes += 1
         with self.session() as s:
             result_ids = select(RunResult.id).where(col(RunResult.run_id).in_(ids))
             s.exec(delete(Vote).where(col(Vote.run_id).in_(ids)))
@@ -343,36 +360,6 @@ class HistoryStore:
             deleted = s.exec(delete(Run).where(col(Run.id).in_(ids)))
             s.commit()
             return int(deleted.rowcount or 0)
-
-    def usage_rows(self, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
-        """One dict per model result (with its run's time), for the dashboard."""
-        query = select(Run.created_at, RunResult).join(RunResult, col(RunResult.run_id) == col(Run.id))
-        if start is not None:
-            query = query.where(Run.created_at >= start)
-        if end is not None:
-            query = query.where(Run.created_at < end)
-        with self.session() as s:
-            rows = s.exec(query).all()
-        out = []
-        for created_at, r in rows:
-            out.append(
-                {
-                    "created_at": created_at,
-                    "run_id": r.run_id,
-                    "backend": r.backend,
-                    "model": r.model,
-                    "endpoint": r.endpoint_id or "(none)",
-                    "status": r.status,
-                    "prompt_tokens": r.prompt_tokens,
-                    "completion_tokens": r.completion_tokens,
-                    "cached_tokens": r.cached_tokens,
-                    "cost_usd": r.cost_usd,
-                    "ttft_s": r.ttft_s,
-                    "total_s": r.total_s,
-                    "error_type": r.error_type,
-                }
-            )
-        return out
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

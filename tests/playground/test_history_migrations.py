@@ -102,3 +102,34 @@ def test_two_processes_starting_on_a_new_database_both_open_it(tmp_path: Path) -
         worker.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
     assert migrate.current(create_engine(url)) == migrate.head()
+
+
+def test_a_database_at_the_baseline_gets_the_history_indexes_and_keeps_every_row(tmp_path: Path) -> None:
+    """0004_history_indexes on a database of the previous schema: indexes added, rows untouched."""
+    from alembic import command
+
+    path = tmp_path / "history.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        command.upgrade(migrate._config(connection), migrate.BASELINE)
+    engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO runs VALUES ('r1', '2026-11-01 10:00:00.000000', NULL, 'done', 't', 'p', NULL, 0, '{}', NULL, 'h:1')")
+    db.execute(
+        "INSERT INTO run_results (run_id, position, backend, model, status, content, usage_estimated, parameters, started_at,"
+        " finished_at, ttft_s) VALUES ('r1', 0, 'local', 'demo-fast', 'done', 'answer', 0, '{}', '2026-11-01 10:00:00.000000',"
+        " '2026-11-01 10:00:02.000000', 0.25)"
+    )
+    db.commit()
+    db.close()
+    before = _rows(path)
+
+    store = HistoryStore(f"sqlite:///{path}")
+
+    assert migrate.current(store.engine) == migrate.head()
+    assert _rows(path) == before
+    db = sqlite3.connect(path)
+    indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'run_results'")}
+    db.close()
+    assert {"ix_run_results_usage", "ix_run_results_finished_at", "ix_run_results_model_run"} <= indexes
+    assert store.get("r1") is not None and store.get("r1").results[0].result.ttft_s == 0.25  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vv_llm.chat_clients.adapters.sse import SSEParser, loads
+from vv_llm.chat_clients.adapters.sse import SSEFramer, SSEParser, loads
 
 
 class ReferenceParser:
@@ -55,7 +55,7 @@ class ReferenceParser:
         return self.feed(b"\n\n") if self._buffer.strip(b"\r") or self._data else []
 
 
-def parse(parser: SSEParser | ReferenceParser, stream: bytes, cuts: list[int]) -> list[tuple[str | None, str]]:
+def parse(parser: SSEParser | SSEFramer | ReferenceParser, stream: bytes, cuts: list[int]) -> list[tuple[str | None, str]]:
     events = []
     start = 0
     for cut in [*cuts, len(stream)]:
@@ -84,14 +84,23 @@ LINES = st.sampled_from(
     ]
 )
 ENDINGS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+# Mostly \n-ended events, as providers send them (the framer's fast lane), with the odd other line.
+LF_LINES = st.one_of(
+    st.sampled_from([b'data: {"a":1}', b"data: [DONE]", b"event: content_block_delta", b"", b""]),
+    LINES,
+    st.just("data: broken \u4f60".encode()[:-1]),  # a character cut in the middle
+)
+LF_ENDINGS = st.sampled_from([b"\n"] * 8 + [b"\r\n", b"\r"])
 
 
 @st.composite
-def streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
-    parts = draw(st.lists(st.tuples(LINES, ENDINGS), max_size=30))
+def streams(
+    draw: st.DrawFn, lines: st.SearchStrategy[bytes] = LINES, endings: st.SearchStrategy[bytes] = ENDINGS
+) -> tuple[bytes, list[int]]:
+    parts = draw(st.lists(st.tuples(lines, endings), max_size=40))
     stream = b"".join(line + end for line, end in parts)
     if draw(st.booleans()):
-        stream += draw(LINES)  # unterminated last line
+        stream += draw(lines)  # unterminated last line
     cuts = sorted(draw(st.lists(st.integers(0, len(stream)), max_size=12)))
     return stream, cuts
 
@@ -101,6 +110,31 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
 def test_same_events_as_reference_for_any_split(case: tuple[bytes, list[int]]) -> None:
     stream, cuts = case
     assert parse(SSEParser(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+@settings(max_examples=600, deadline=None)
+@given(streams(LF_LINES, LF_ENDINGS))
+def test_framer_same_events_as_reference_for_any_split(case: tuple[bytes, list[int]]) -> None:
+    stream, cuts = case
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(streams())
+def test_framer_same_events_as_reference_with_any_line_ends(case: tuple[bytes, list[int]]) -> None:
+    stream, cuts = case
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+def test_framer_many_events_per_read() -> None:
+    """A stream written in large pieces: every event once, in order, whatever the piece size."""
+    events = [f'data: {{"i":{i},"t":"你好"}}\n\n'.encode() if i % 3 else f'event: e{i}\ndata: {{"i":{i}}}\n\n'.encode() for i in range(500)]
+    stream = b"".join(events) + b"data: [DONE]\n\n"
+    expected = parse(ReferenceParser(), stream, [])
+    assert len(expected) == 501
+    for size in (1, 7, 100, 4096, 65536):
+        cuts = list(range(size, len(stream), size))
+        assert parse(SSEFramer(), stream, cuts) == expected
 
 
 def test_one_event_per_read_fast_path() -> None:

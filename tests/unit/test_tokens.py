@@ -228,3 +228,29 @@ def test_importing_the_package_loads_no_tokenizer() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- long texts: counted a segment at a time, the same count -------------------------------------
+@pytest.mark.parametrize("tokenizer", ["o200k_base", "cl100k_base", "deepseek", "qwen", "qwen3.5"])
+def test_long_texts_counted_in_segments_count_the_same(tokenizer: str, no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cut the segmenting makes falls between two of the tokenizer's own pieces: the sum of
+    the segments is the whole text's count (small segments here, so hundreds of cuts are checked)."""
+    import random
+
+    from vv_llm.utilities.tokens import counters
+
+    lines = [line for text in CORPUS.values() for line in text.splitlines(keepends=True)]
+    lines += ["Word\n", "naïve café\n", "ﬁnal\n", "İstanbul\n", "добрый день\n", "中文\n", "x'\n", "don't\n", "  \n", "\n\n", "a\r\n"]
+    lines += ["The quick brown fox\n", "e\u0301 a\n", "ǅemal Ǆ\n", "Ⅻ roman\n", "ναι και\n", "ok  two spaces\n", "tab\tword\n"]
+    random.Random(5).shuffle(lines)
+    text = "".join(lines * 4)
+    monkeypatch.setattr(counters, "SEGMENT", 31)
+    whole = counters._LOADERS[tokenizer]()
+    segmented = counters.in_segments(whole)
+    cuts = 0
+    start = 0
+    while start < len(text):
+        start = counters._cut(text, start + counters.SEGMENT)
+        cuts += 1
+    assert cuts > 100 and len(text) > 4 * counters.SEGMENT
+    assert segmented(text) == whole(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import json.scanner
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +13,17 @@ if TYPE_CHECKING:
     from vv_llm.chat_clients.adapters.base import Adapter
     from vv_llm.types.messages import ChatCompletionDeltaMessage
 
-_raw_decode = json.JSONDecoder().raw_decode
+# The C scanner behind ``JSONDecoder.raw_decode``, called directly: one Python frame less per
+# event than raw_decode (~0.3 µs), ~1 µs less than json.loads.
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: a context object
 
 
 def loads(data: str) -> Any:
-    """``json.loads`` of one event's data, minus ``json.loads``'s own wrapper (0.8 of its 2 µs
-    per chunk); same result, same ``ValueError`` on bad JSON."""
+    """``json.loads`` of one event's data, minus ``json.loads``'s own wrappers; same result, same
+    ``ValueError`` on bad JSON."""
     try:
-        value, end = _raw_decode(data)
-    except ValueError:
+        value, end = _scan_once(data, 0)
+    except StopIteration:
         return json.loads(data)  # leading whitespace is allowed there; anything else raises
     return value if end == len(data) else json.loads(data)
 
@@ -121,6 +124,71 @@ class SSEParser:
         return events
 
 
+class SSEFramer:
+    """:class:`SSEParser` with a fast lane for reads that carry many whole events.
+
+    Servers that write a stream in large pieces (or a fast stream read after a pause) hand over
+    hundreds of events per read. Those are split at once, decoded as one string, and the two
+    shapes providers send (``data: …`` and ``event: …`` + ``data: …``) are sliced directly; any
+    other event, and every event split across reads, goes through the parser. The events are
+    exactly the parser's (``tests/unit/test_sse_reference.py``).
+    """
+
+    __slots__ = ("_idle", "_parser")
+
+    def __init__(self) -> None:
+        self._parser = SSEParser()
+        self._idle = True
+        """The parser holds nothing: all bytes fed so far ended with a blank line."""
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        parser = self._parser
+        if b"\r" in chunk:
+            self._idle = False
+            return parser.feed(chunk)
+        end = chunk.rfind(b"\n\n")
+        if self._idle and end == len(chunk) - 2 and chunk.find(b"\n\n") == end:
+            return parser.feed(chunk)  # one whole event: the parser's own fast path
+        events: list[tuple[str | None, str]] = []
+        if not self._idle:
+            first = chunk.find(b"\n\n")
+            if first < 0:
+                return parser.feed(chunk)
+            events = parser.feed(chunk[: first + 2])  # completes the event it held
+            chunk = chunk[first + 2 :]
+            end = chunk.rfind(b"\n\n")
+        if end > 0:
+            events += self._whole(chunk[:end])
+        tail = chunk[end + 2 :] if end >= 0 else chunk
+        self._idle = not tail
+        if tail:
+            events += parser.feed(tail)
+        return events
+
+    def _whole(self, head: bytes) -> list[tuple[str | None, str]]:
+        """Events of ``head``: whole events separated by blank lines, the parser idle before it."""
+        events: list[tuple[str | None, str]] = []
+        append = events.append
+        for block in head.decode("utf-8", "replace").split("\n\n"):
+            if block[:6] == "data: ":
+                if "\n" not in block:
+                    append((None, block[6:]))
+                    continue
+            elif block[:7] == "event: ":
+                line_end = block.find("\n")
+                if line_end > 0 and block[line_end + 1 : line_end + 7] == "data: " and block.find("\n", line_end + 1) < 0:
+                    append((block[7:line_end], block[line_end + 7 :]))
+                    continue
+            elif not block:
+                continue  # blank lines between events
+            events += self._parser.feed(block.encode() + b"\n\n")  # comments, id:, multi-line data, ...
+        return events
+
+    def close(self) -> list[tuple[str | None, str]]:
+        """End of input: dispatch a final event not followed by a blank line."""
+        return self._parser.close()
+
+
 class SSEStreamDecoder(StreamDecoder):
     """A provider's server-sent events → deltas. Subclasses decode the ``(event, data)`` pairs;
     anything of an unexpected shape becomes the adapter's ResponseParseError."""
@@ -129,7 +197,7 @@ class SSEStreamDecoder(StreamDecoder):
 
     def __init__(self, adapter: Adapter):
         self._adapter = adapter
-        self._sse = SSEParser()
+        self._sse = SSEFramer()
         self.done = False
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:

@@ -1,0 +1,286 @@
+"""Usage numbers aggregated in the database: what the Usage page shows costs what it shows.
+
+Every query is limited to a window of local days (and optionally some models), reaches the
+window's results through the runs' date index, and returns one row per day × backend × model ×
+endpoint (sums), a count, or the latest failures; medians and box plots are computed from the
+window's latencies read once in compact batches. Time and memory follow the window, not the size
+of the history. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
+dialect-specific piece (the local day of a timestamp) is switched by dialect in :class:`local_day`.
+
+"Local" follows the playground's convention: the machine's current UTC offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import String, case, exists, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from app.history.models import Run, RunResult
+
+FAILED = ("error", "partial")
+"""Statuses that count as errors (a stopped stream was the user's choice)."""
+GROUP_COLUMNS = ["day", "backend", "model", "endpoint"]
+SUM_COLUMNS = ["calls", "failed", "input_tokens", "output_tokens", "cached_tokens", "cost_usd", "cost_calls"]
+
+_runs = Run.__table__  # type: ignore[attr-defined]
+_results = RunResult.__table__  # type: ignore[attr-defined]
+
+
+class local_day(FunctionElement[str]):
+    """``YYYY-MM-DD`` of a stored (naive UTC) timestamp shifted by ``minutes``."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_day"
+
+    def __init__(self, column: Any, minutes: int):
+        self.minutes = int(minutes)
+        super().__init__(column)
+
+
+@compiles(local_day)
+def _local_day_default(element: local_day, compiler: Any, **kw: Any) -> str:  # PostgreSQL and others
+    column = compiler.process(element.clauses, **kw)
+    # Stored as timestamptz: read in UTC, whatever the session's time zone, then shifted.
+    return f"to_char(({column} AT TIME ZONE 'UTC') + make_interval(mins => {element.minutes}), 'YYYY-MM-DD')"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"date({column}, '{element.minutes:+d} minutes')"
+
+
+def local_offset_minutes() -> int:
+    offset = datetime.now().astimezone().utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """Local days ``start``..``end`` (inclusive; None: unbounded) and the models (empty: all)."""
+
+    start: date | None = None
+    end: date | None = None
+    models: tuple[str, ...] = ()
+    offset_minutes: int = 0
+    """The local UTC offset the days are in."""
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The window as aware UTC timestamps, end exclusive."""
+        zone = timezone(timedelta(minutes=self.offset_minutes))
+        start = datetime.combine(self.start, time.min, tzinfo=zone) if self.start else None
+        end = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone) if self.end else None
+        return start, end
+
+    def where(self) -> list[ColumnElement[bool]]:
+        start, end = self.bounds()
+        clauses: list[ColumnElement[bool]] = [_results.c.run_id == _runs.c.id]
+        if start is not None:
+            clauses.append(_runs.c.created_at >= start)
+        if end is not None:
+            clauses.append(_runs.c.created_at < end)
+        if self.models:
+            # An expression, not the indexed column: the planner keeps reaching the results
+            # through the window's runs (a date range) instead of walking every result of the
+            # model over the whole history (SQLite has no statistics to know better).
+            clauses.append(func.coalesce(_results.c.model, "").in_(list(self.models)))
+        return clauses
+
+
+def _failed() -> ColumnElement[int]:
+    return case((_results.c.status.in_(FAILED), 1), else_=0)
+
+
+def _endpoint() -> ColumnElement[str]:
+    return func.coalesce(_results.c.endpoint_id, "(none)")
+
+
+def groups(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    """Calls, failures, tokens and cost per local day × backend × model × endpoint."""
+    day = local_day(_runs.c.created_at, window.offset_minutes).label("day")
+    endpoint = _endpoint().label("endpoint")
+    query = (
+        select(
+            day,
+            _results.c.backend,
+            _results.c.model,
+            endpoint,
+            func.count().label("calls"),
+            func.sum(_failed()).label("failed"),
+            func.sum(func.coalesce(_results.c.prompt_tokens, 0)).label("input_tokens"),
+            func.sum(func.coalesce(_results.c.completion_tokens, 0)).label("output_tokens"),
+            func.sum(func.coalesce(_results.c.cached_tokens, 0)).label("cached_tokens"),
+            func.sum(_results.c.cost_usd).label("cost_usd"),
+            func.count(_results.c.cost_usd).label("cost_calls"),
+        )
+        .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
+        .where(*window.where()[1:])
+        .group_by(day, _results.c.backend, _results.c.model, endpoint)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=GROUP_COLUMNS + SUM_COLUMNS)
+    frame["day"] = pd.to_datetime(frame["day"])
+    for column in ("calls", "failed", "input_tokens", "output_tokens", "cached_tokens", "cost_calls"):
+        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
+    frame["cost_usd"] = pd.to_numeric(frame["cost_usd"]).astype("float64")
+    return frame
+
+
+def distinct_runs(engine: Engine, window: UsageWindow) -> int:
+    """Runs in the window with a result (of one of the window's models)."""
+    start, end = window.bounds()
+    has_result = exists().where(_results.c.run_id == _runs.c.id)
+    if window.models:
+        has_result = has_result.where(_results.c.model.in_(list(window.models)))
+    query = select(func.count()).select_from(_runs).where(has_result)
+    if start is not None:
+        query = query.where(_runs.c.created_at >= start)
+    if end is not None:
+        query = query.where(_runs.c.created_at < end)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class Series:
+    """Quantiles of ``value`` (``ttft_s`` or ``total_s``) per ``by`` (``model``, ``backend``,
+    ``endpoint``; None: over all rows), over non-null values (of completed calls only with
+    ``done_only``)."""
+
+    name: str
+    value: str
+    by: str | None
+    points: tuple[float, ...] = (0.5,)
+    done_only: bool = False
+
+
+def quantiles(
+    engine: Engine, window: UsageWindow, series: Sequence[Series], latencies: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them).
+
+    Order statistics need the values themselves: the window's latencies are read once, in
+    batches, as compact columns (~30 bytes a call; the window's size, never the history's), and
+    every series is computed from them. (Ranking in SQL with window functions was tried: each
+    series costs a sort of the whole window there, 2-3x this whole read.)
+
+    → ``{series name: frame}``, columns ``by`` (if any), ``calls``, then one per point
+    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``latencies`` (from :func:`latencies`)
+    to compute from a read already made."""
+    frame = latencies if latencies is not None else read_latencies(engine, window)
+    out = {}
+    for item in series:
+        rows = frame[frame[item.value].notna()]
+        if item.done_only:
+            rows = rows[rows["done"]]
+        names = [_point_name(p) for p in item.points]
+        columns = ([item.by] if item.by else []) + ["calls"] + names
+        if rows.empty:
+            out[item.name] = pd.DataFrame(columns=columns)
+            continue
+        grouped = rows.groupby(item.by, observed=True)[item.value] if item.by else rows.groupby(lambda _: "all")[item.value]
+        table = pd.DataFrame({"calls": grouped.size()})
+        for point, name in zip(item.points, names, strict=True):
+            table[name] = grouped.median() if point == 0.5 else grouped.quantile(point)  # median: exactly pandas' median
+        out[item.name] = table.reset_index(names=item.by)[columns] if item.by else table.reset_index(drop=True)[columns]
+    return out
+
+
+def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    """The window's calls that have a latency: model, backend, endpoint (categories), done, ttft_s, total_s."""
+    query = (
+        select(
+            _results.c.model,
+            _results.c.backend,
+            _endpoint().label("endpoint"),
+            (_results.c.status == "done").label("done"),
+            _results.c.ttft_s,
+            _results.c.total_s,
+        )
+        .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
+        .where(*window.where()[1:], or_(_results.c.ttft_s.is_not(None), _results.c.total_s.is_not(None)))
+    )
+    columns = ["model", "backend", "endpoint", "done", "ttft_s", "total_s"]
+    parts = []
+    with engine.connect() as conn:
+        for batch in conn.execution_options(yield_per=20_000).execute(query).partitions():
+            # Column by column from plain tuples: pandas probing SQLAlchemy rows costs ~20 µs a row.
+            values = list(zip(*batch, strict=True))
+            part = pd.DataFrame(
+                {
+                    "model": values[0],
+                    "backend": values[1],
+                    "endpoint": values[2],
+                    "done": pd.array(values[3], dtype="bool"),
+                    "ttft_s": pd.array(values[4], dtype="Float64").to_numpy("float64", na_value=float("nan")),
+                    "total_s": pd.array(values[5], dtype="Float64").to_numpy("float64", na_value=float("nan")),
+                }
+            )
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype="float64" if name.endswith("_s") else "object") for name in columns})
+    frame = pd.concat(parts, ignore_index=True)
+    for name in ("model", "backend", "endpoint"):
+        frame[name] = frame[name].astype("category")
+    return frame
+
+
+def _point_name(point: float) -> str:
+    return {0.0: "min", 0.25: "q1", 0.5: "median", 0.75: "q3", 1.0: "max"}.get(point, f"p{point * 100:g}")
+
+
+def recent_failures(engine: Engine, window: UsageWindow, limit: int = 20) -> pd.DataFrame:
+    """The latest failed calls: when, model, endpoint, status, error type."""
+    query = (
+        select(_runs.c.created_at, _results.c.model, _endpoint().label("endpoint"), _results.c.status, _results.c.error_type)
+        .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
+        .where(*window.where()[1:], _results.c.status.in_(FAILED))
+        .order_by(_runs.c.created_at.desc(), _results.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["created_at", "model", "endpoint", "status", "error_type"])
+    local = pd.to_datetime(frame["created_at"], utc=True).dt.tz_localize(None) + pd.Timedelta(minutes=window.offset_minutes)
+    frame["created_at"] = local
+    return frame
+
+
+def span(engine: Engine, offset_minutes: int) -> tuple[date, date] | None:
+    """The first and last local day with a run (two index look-ups), or None for no runs."""
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(_runs.c.created_at), func.max(_runs.c.created_at))).one()
+    if first is None:
+        return None
+    zone = timezone(timedelta(minutes=offset_minutes))
+    return first.astimezone(zone).date(), last.astimezone(zone).date()
+
+
+def model_names(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(_results.c.model).distinct()).scalars())
+
+
+__all__ = [
+    "FAILED",
+    "UsageWindow",
+    "distinct_runs",
+    "groups",
+    "local_day",
+    "local_offset_minutes",
+    "model_names",
+    "quantiles",
+    "recent_failures",
+    "span",
+]

@@ -1,0 +1,136 @@
+"""Token server memory: peak memory of counting one maximal request body, as a multiple of its size.
+
+The server (``python -m vv_llm.server``) runs in its own process; after a warm-up request (which
+loads the tokenizer) its peak RSS (``VmHWM``) is read, then one ``/v1/tokens/text`` request with a
+body of the maximal allowed size is sent, and the peak read again. Budget: the growth stays under
+4× the body. Measured, never asserted.
+
+    .venv/bin/python -m benchmarks.bench_token_server [--mib 8] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET = 4.0
+DEFAULT_LIMIT_MIB = 8
+"""The token server's request-size limit (the hardening issue's default: 8 MiB)."""
+
+TEXTS = {
+    "English and code (ASCII)": (
+        "Retrieval-augmented generation (RAG) combines a retriever with a generator. "
+        "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n"
+    ),
+    "English and Chinese": (
+        "Retrieval-augmented generation (RAG) combines a retriever with a generator. "
+        "检索增强生成把检索器和生成模型结合起来，先找到相关文档再回答。\n"
+    ),
+}
+MODELS = ("gpt-4o", "qwen-plus")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+def body_of(text: str, model: str, size: int) -> bytes:
+    """A ``/v1/tokens/text`` JSON body of exactly ``size`` bytes (the text repeated, then padded)."""
+    head = json.dumps({"model": model, "text": ""}, ensure_ascii=False).encode()
+    room = size - len(head)
+    repeated = (text * (room // len(text.encode()) + 1)).encode()[:room].decode("utf-8", "ignore")
+    payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=False).encode()
+    while len(payload) > size:  # escapes (newlines) grew it: trim
+        repeated = repeated[: -(len(payload) - size)]
+        payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=False).encode()
+    return payload + b" " * (size - len(payload))
+
+
+def measure(text: str, model: str, size: int) -> dict[str, float]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vv_llm.server", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(timeout=120) as client:
+            for _ in range(200):
+                try:
+                    client.get(f"{url}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            warm = client.post(f"{url}/v1/tokens/text", json={"model": model, "text": text * 100})
+            warm.raise_for_status()
+            before = _peak_kib(server.pid)
+            body = body_of(text, model, size)
+            start = time.perf_counter()
+            answer = client.post(f"{url}/v1/tokens/text", content=body, headers={"content-type": "application/json"})
+            seconds = time.perf_counter() - start
+            answer.raise_for_status()
+            after = _peak_kib(server.pid)
+        return {
+            "body_mib": len(body) / 2**20,
+            "tokens": answer.json()["tokens"],
+            "peak_growth_mib": (after - before) / 1024,
+            "ratio": (after - before) * 1024 / len(body),
+            "seconds": seconds,
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=float, default=DEFAULT_LIMIT_MIB, help="body size (the server's limit)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    size = int(args.mib * 2**20)
+    rows = []
+    for model in MODELS:
+        for name, text in TEXTS.items():
+            rows.append({"model": model, "text": name, **measure(text, model, size)})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"Peak memory of one `/v1/tokens/text` request with a {args.mib:g} MiB body (the request-size limit), ")
+    print(f"server process's VmHWM growth after a warm-up request; budget < {BUDGET:g}× the body:\n")
+    print("| model | text | tokens | peak growth | × body | counted in | budget |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for r in rows:
+        status = "met" if r["ratio"] < BUDGET else "not met"
+        print(
+            f"| {r['model']} | {r['text']} | {r['tokens']:,} | {r['peak_growth_mib']:.1f} MiB | {r['ratio']:.2f}× "
+            f"| {r['seconds']:.2f} s | < {BUDGET:g}× {status} |"
+        )
+    worst = max(r["ratio"] for r in rows)
+    print(f"\nWorst: {worst:.2f}× the body ({'met' if worst < BUDGET else 'not met'}).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
