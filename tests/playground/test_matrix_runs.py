@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.history import usage
 from app.history.matrix_store import MatrixStore
 from app.history.store import HistoryStore
 from app.matrix import MatrixRun, MatrixSpec
@@ -75,7 +76,7 @@ def test_a_matrix_sends_every_cell_once_never_more_than_the_cap_of_a_model_at_a_
         row, model = view.matrix.cells[r.result.id or -1]
         assert r.messages[0] == {"role": "user", "content": f"One fact about {CITIES[row]['city']}."}
         assert r.messages[-1]["role"] == "assistant" and r.result.model == ("demo-fast", "demo-tools")[model]
-    assert {u["model"] for u in history.usage_rows()} == {"demo-fast", "demo-tools"}  # the Usage page sees every cell
+    assert set(usage.groups(history.engine, usage.UsageWindow())["model"]) == {"demo-fast", "demo-tools"}  # Usage sees every cell
 
 
 def test_stop_keeps_finished_cells_and_resume_sends_only_the_missing_ones(demo: Any, stores: Any) -> None:
