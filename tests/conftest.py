@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from postgres_cluster import fresh_database, running_cluster
 
 pytest_plugins = ["vv_llm.testing.pytest_plugin"]
 
@@ -55,3 +56,17 @@ def redis_url(redis_server: str) -> str:
     client.flushall()
     client.close()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster of our own on a free loopback port → its server URL."""
+    with running_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL cluster (SQLAlchemy URL, psycopg 3)."""
+    with fresh_database(postgres_server) as url:
+        yield url

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, or_
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlalchemy import func, or_
+from sqlmodel import Session, SQLModel, col, delete, select
 
+from app.history.database import create_history_engine
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
 if TYPE_CHECKING:
@@ -91,10 +92,7 @@ class HistoryStore:
     def __init__(self, url: str, *, scrub: Scrub | None = None):
         self.url = url
         self.scrub: Scrub = scrub or (lambda text: text)
-        is_sqlite = url.startswith("sqlite")
-        self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
-        if is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = create_history_engine(url)
         tables = [SQLModel.metadata.tables[name] for name in ("runs", "run_results", "run_messages")]
         SQLModel.metadata.create_all(self.engine, tables=tables)
         self.recover_interrupted()
@@ -351,12 +349,3 @@ class HistoryStore:
                 }
             )
         return out
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
