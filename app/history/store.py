@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, SQLModel, col, delete, select
+from sqlmodel import Session, col, delete, select
 
+from app.history import migrate
 from app.history.database import create_history_engine
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
@@ -93,8 +94,7 @@ class HistoryStore:
         self.url = url
         self.scrub: Scrub = scrub or (lambda text: text)
         self.engine = create_history_engine(url)
-        tables = [SQLModel.metadata.tables[name] for name in ("runs", "run_results", "run_messages")]
-        SQLModel.metadata.create_all(self.engine, tables=tables)
+        migrate.upgrade(self.engine)
         self.recover_interrupted()
 
     def session(self) -> Session:
