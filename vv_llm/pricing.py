@@ -77,6 +77,8 @@ class PriceSource:
 
 @dataclass(frozen=True)
 class ModelPricing:
+    """A model's prices and where they came from."""
+
     prices: ModelPrices
     source: PriceSource
 
