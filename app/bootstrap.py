@@ -59,7 +59,8 @@ def context() -> AppContext:
         store: HistoryStore | None = history_store(url)
     except Exception as exc:
         log.warning("history database unavailable: %s", type(exc).__name__)
-        return AppContext(ps, None, f"the history database {safe_url(url)} is unavailable ({type(exc).__name__})")
+        reason = str(exc) if isinstance(exc, ImportError) else type(exc).__name__  # a missing driver says what to install
+        return AppContext(ps, None, f"the history database {safe_url(url)} is unavailable ({reason})")
     assert store is not None
     store.scrub = ps.scrub
     return AppContext(ps, store)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.bgloop import BackgroundLoop, shared_loop
-from app.costs import cost_usd
+from app.costs import priced
 from app.usage_estimate import estimate_usage
 from vv_llm.chat_clients import create_async_chat_client
 from vv_llm.errors import PartialStreamError
@@ -62,6 +62,8 @@ class ColumnState:
     usage_estimated: bool = False
     """``usage`` was counted locally because the stream ended without the provider's report."""
     cost: float | None = None
+    cost_source: str | None = None
+    """Where the prices behind ``cost`` came from (``genai-prices 0.2.3``, ``your settings``, ...)."""
     endpoint_id: str | None = None
     finish_reason: str | None = None
     error_type: str | None = None
@@ -348,7 +350,9 @@ class CompareRun:
                     )
                     state.usage_estimated = state.usage is not None
                 if state.usage is not None:
-                    state.cost = cost_usd(state.backend, state.model, state.usage)
+                    result = priced(state.backend, state.model, state.usage)
+                    state.cost = result.total if result is not None else None
+                    state.cost_source = result.source.label if result is not None and result.source is not None else None
                 if state.reply is None and (state.content or state.reasoning):
                     state.reply = {"role": "assistant", "content": state.content}
                 self._settled[index] = None

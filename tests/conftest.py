@@ -4,10 +4,37 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from postgres_cluster import fresh_database, running_cluster
 
 pytest_plugins = ["vv_llm.testing.pytest_plugin"]
+
+LIVE = Path(__file__).with_name("live")
+
+
+def _live_selected(config: pytest.Config) -> bool:
+    expression = config.getoption("markexpr") or ""
+    return "live" in expression and "not live" not in expression
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/live reaches real providers: collected only when asked for with ``-m live``."""
+    if collection_path == LIVE and not _live_selected(config):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Even named on the command line, live tests run only with ``-m live``."""
+    if _live_selected(config):
+        return
+    live = [item for item in items if item.get_closest_marker("live")]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if not item.get_closest_marker("live")]
+
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -55,3 +82,17 @@ def redis_url(redis_server: str) -> str:
     client.flushall()
     client.close()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster of our own on a free loopback port → its server URL."""
+    with running_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL cluster (SQLAlchemy URL, psycopg 3)."""
+    with fresh_database(postgres_server) as url:
+        yield url

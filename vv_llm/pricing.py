@@ -10,13 +10,20 @@ Prices are USD per million tokens: ``input``, ``cached_input`` (prompt-cache rea
 ``prompt_tokens - cached_tokens - cache_creation_tokens``. Reasoning tokens are part of
 ``completion_tokens`` and billed as output. Long-prompt tiers (``tiers``: e.g. Gemini 2.5 Pro
 above 200k prompt tokens) price the whole call, as the providers bill them.
+
+Where prices come from, first match wins (``pricing_for`` says which, ``Cost.source`` too):
+
+1. ``prices`` you give the model in settings;
+2. ``genai-prices`` (pydantic's maintained price data, its offline snapshot) when it knows the model;
+3. the built-in catalogue, only for models genai-prices lacks (Qwen, GLM, Yi, Baichuan, StepFun,
+   ERNIE, MiniMax-Text…), each with the source URL and the date it was checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from vv_llm.errors import InvalidRequestError, UnknownModelError
 
@@ -24,7 +31,7 @@ if TYPE_CHECKING:
     from vv_llm.settings.schema import ModelPrices
     from vv_llm.types.enums import BackendType
 
-__all__ = ["Cost", "cost", "cost_from_prices", "prices_for"]
+__all__ = ["Cost", "ModelPricing", "PriceSource", "cost", "cost_from_prices", "prices_for", "pricing_for"]
 
 _PER = 1_000_000
 
@@ -42,45 +49,100 @@ class Cost:
     output: float
     """Output tokens, reasoning included."""
     total: float = field(init=False)
+    source: PriceSource | None = field(default=None, compare=False)
+    """Where the prices came from (None for ``cost_from_prices``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "total", self.input + self.cached + self.cache_write + self.output)
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.input + other.input, self.cached + other.cached, self.cache_write + other.cache_write, self.output + other.output)
+        source = self.source if self.source == other.source else None
+        return Cost(
+            self.input + other.input, self.cached + other.cached, self.cache_write + other.cache_write, self.output + other.output, source
+        )
 
 
-def prices_for(backend: BackendType | str, model: str | None = None) -> ModelPrices | None:
-    """The model's prices: its settings over the catalogue's (None when neither gives any).
+@dataclass(frozen=True)
+class PriceSource:
+    """Where a model's prices came from."""
+
+    kind: Literal["settings", "genai-prices", "catalogue"]
+    label: str
+    """Short, for display: ``your settings``, ``genai-prices 0.2.3``, ``vv-llm catalogue (checked 2026-11-25)``."""
+    url: str | None = None
+    """The provider's price page the figures were taken from."""
+    checked: str | None = None
+    """ISO date the figures were last checked (catalogue entries)."""
+
+
+@dataclass(frozen=True)
+class ModelPricing:
+    """A model's prices and where they came from."""
+
+    prices: ModelPrices
+    source: PriceSource
+
+
+def pricing_for(backend: BackendType | str, model: str | None = None) -> ModelPricing | None:
+    """The model's prices and where they came from: settings, else genai-prices, else the catalogue
+    (None when none of them prices it).
 
     Works for models with no endpoint configured. Raises
     :class:`~vv_llm.errors.UnknownModelError` for a model neither settings nor the catalogue know.
     """
+    from vv_llm.pricing_genai import genai_model_prices, genai_prices_version
     from vv_llm.settings import settings
     from vv_llm.settings.schema import ModelPrices
+    from vv_llm.types.enums import BackendType
     from vv_llm.utilities.tokens.models import model_setting
 
     name = model or settings.default_model(backend)
     setting = model_setting(backend, name)
     if setting is None:
         raise UnknownModelError(f"unknown model {name!r} for backend {str(backend)!r}; give its prices in settings")
+    key = BackendType.parse(backend).value
+    configured = settings.model.backends.get(key)
+    user = configured.models.get(name) if configured else None
+    if user is not None and user.prices is not None:
+        return ModelPricing(user.prices, PriceSource("settings", "your settings"))
+    genai = genai_model_prices(key, setting.get("id") or name)
+    if genai is not None:
+        figures, provider, _model = genai
+        url = (provider.pricing_urls or [None])[0]
+        return ModelPricing(ModelPrices.model_validate(figures), PriceSource("genai-prices", f"genai-prices {genai_prices_version()}", url))
     prices = setting.get("prices")
     if prices is None:
         return None
-    return prices if isinstance(prices, ModelPrices) else ModelPrices.model_validate(prices)
+    origin = setting.get("price_source") or {}
+    checked = origin.get("checked")
+    label = f"vv-llm catalogue (checked {checked})" if checked else "vv-llm catalogue"
+    validated = prices if isinstance(prices, ModelPrices) else ModelPrices.model_validate(prices)
+    return ModelPricing(validated, PriceSource("catalogue", label, origin.get("url"), checked))
+
+
+def prices_for(backend: BackendType | str, model: str | None = None) -> ModelPrices | None:
+    """The model's prices: settings, else genai-prices, else the catalogue (None when none gives any).
+
+    Works for models with no endpoint configured. Raises
+    :class:`~vv_llm.errors.UnknownModelError` for a model neither settings nor the catalogue know.
+    """
+    pricing = pricing_for(backend, model)
+    return pricing.prices if pricing is not None else None
 
 
 def cost(usage: Any, backend: BackendType | str, model: str | None = None) -> Cost | None:
     """The cost of ``usage`` — a ``Usage``, its dict, or a ``ChatCompletionMessage`` (its ``usage``)
     — at ``backend``/``model``'s prices; None when the model has no prices or the reply no usage.
+    ``Cost.source`` says where the prices came from.
 
     ``model`` defaults to the backend's default model. Raises
     :class:`~vv_llm.errors.UnknownModelError` for a model that is not configured.
     """
-    prices = prices_for(backend, model)
-    if prices is None:
+    pricing = pricing_for(backend, model)
+    if pricing is None:
         return None
-    return cost_from_prices(usage, prices)
+    priced = cost_from_prices(usage, pricing.prices)
+    return None if priced is None else replace(priced, source=pricing.source)
 
 
 def cost_from_prices(usage: Any, prices: ModelPrices | Mapping[str, Any]) -> Cost | None:

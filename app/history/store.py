@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, or_
-from sqlmodel import Session, col, create_engine, delete, select
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, delete, select
 
 from app.history import migrate
+from app.history.database import create_history_engine
 from app.history.judgment_models import Rating, Vote
 from app.history.matrix_views import MatrixInfo, attach_matrix
 from app.history.models import Run, RunMessage, RunResult, utcnow
@@ -96,10 +97,7 @@ class HistoryStore:
     def __init__(self, url: str, *, scrub: Scrub | None = None):
         self.url = url
         self.scrub: Scrub = scrub or (lambda text: text)
-        is_sqlite = url.startswith("sqlite")
-        self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
-        if is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = create_history_engine(url)
         self._writes = 0
         """Writes made through this store (see :meth:`version`)."""
         migrate.upgrade(self.engine)
@@ -360,12 +358,3 @@ class HistoryStore:
             deleted = s.exec(delete(Run).where(col(Run.id).in_(ids)))
             s.commit()
             return int(deleted.rowcount or 0)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

@@ -50,6 +50,8 @@ def metrics_markdown(state: ColumnState) -> str:
     ]
     line1 = " ".join(f":gray-badge[{t}]" for t in timing)
     line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{about}{fmt.cost(state.cost)}]"
+    if state.cost_source:
+        line2 += f" :gray[prices: {md_escape(state.cost_source)}]"
     if state.usage_estimated:
         line2 += " :gray[estimated]"
     return line1.replace("$", r"\$") + "  \n" + line2.replace("$", r"\$")

@@ -1,4 +1,5 @@
-"""Playground tests: each gets its own data folder (settings file, SQLite history) via the env vars."""
+"""Playground tests: each gets its own data folder (settings file, SQLite history) via the env vars;
+``history_url`` runs a test on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(var, raising=False)
     yield folder
     settings.reset()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The history database, once a SQLite file in the data folder and once a fresh PostgreSQL
+    database on the session's throwaway cluster; the playground is pointed at it."""
+    if request.param == "sqlite":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{data_dir / 'history.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("VV_LLM_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture

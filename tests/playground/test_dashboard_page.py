@@ -16,11 +16,11 @@ def _metrics(at: Any) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_dashboard_renders_from_a_seeded_database(app: Any, data_dir: Path) -> None:
+def test_dashboard_renders_from_a_seeded_database(app: Any, history_url: str) -> None:
     from app.history.demo_data import seed_demo_history
+    from app.history.store import HistoryStore
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    store = history_store(data_dir)
+    store = HistoryStore(history_url)
     runs = seed_demo_history(store, days=10)
     rows = reference.usage_rows(store)
     at = app.run()

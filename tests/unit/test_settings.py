@@ -85,11 +85,15 @@ def test_key_is_masked_in_repr_and_dump():
 
 
 def test_catalogue_fills_in_what_the_user_leaves_out():
+    from vv_llm.utilities.tokens.models import model_setting
+
     s = Settings()
     s.load(BASIC)
     resolved = s.resolve("openai", "gpt-4o")
     assert resolved.context_length == 128000 and resolved.max_output_tokens == 16384
-    assert resolved.setting.function_call_available is True and resolved.setting.prices is not None
+    assert resolved.setting.function_call_available is True
+    qwen = model_setting("qwen", "qwen-plus")  # the catalogue prices only what genai-prices lacks (vv_llm.pricing)
+    assert qwen is not None and qwen["prices"]["output"] > 0
     assert resolved.endpoints[0].model_id == "gpt-4o"
 
 
@@ -119,7 +123,8 @@ def test_every_backend_has_a_catalogue_entry_with_a_default_api_base():
         assert entry["api_base"].startswith(("https://", "http://localhost")), name
         for model, spec in entry["models"].items():
             assert spec["context_length"] >= spec["max_output_tokens"] > 0, (name, model)
-            assert spec["prices"]["output"] >= 0, (name, model)
+            if "prices" in spec:  # only where genai-prices lacks the model (tests/unit/test_pricing.py)
+                assert spec["prices"]["output"] >= 0 and spec["price_source"]["url"], (name, model)
     assert catalogue()["checked"]
 
 

@@ -86,6 +86,7 @@ class CallEngine:
         from vv_llm.utilities.rate_limit import gate_for
 
         model = self.settings.model
+        self._gate = gate_for(model)  # first: when it raises (its store's package missing), nothing is half-refreshed
         self._generation = self.settings.generation
         self._adapters = {}
         self._resolved = {}
@@ -94,7 +95,6 @@ class CallEngine:
         self._cooldown = retry.cooldown_seconds
         self._timeouts = Timeouts(model.timeouts.connect, model.timeouts.read)
         self._total = model.timeouts.total
-        self._gate = gate_for(model)
 
     def resolve(self, model: str | None) -> ResolvedModel:
         if self._generation != self.settings.generation:

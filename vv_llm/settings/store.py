@@ -253,6 +253,7 @@ class Settings:
         merged = dict(base or {})
         tokenizer = merged.pop("tokenizer", None) or backend_entry(backend.value).get("tokenizer")
         merged.pop("token_scale", None)  # the catalogue's estimate factor, read by the token counters
+        merged.pop("price_source", None)  # where the catalogue's prices came from, read by vv_llm.pricing
         if user is not None:
             merged.update(user.model_dump(exclude_unset=True))
         setting = ModelSetting.model_validate(merged)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -121,6 +122,8 @@ class BedrockAdapter(Adapter):
         from vv_llm.settings.schema import BedrockCredentials
 
         setting = self.endpoint.endpoint
+        if find_spec("botocore") is None:  # signing and the event-stream reader are botocore's
+            raise SettingsError([(f"{self._field}.is_bedrock", "AWS Bedrock endpoints need boto3: pip install 'vv-llm[bedrock]'")])
         creds = setting.credentials
         if creds is not None and not isinstance(creds, BedrockCredentials):
             if any(v is not None for v in creds.model_dump().values()):

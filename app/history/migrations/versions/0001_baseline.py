@@ -1,7 +1,8 @@
 """Baseline: the history schema as the first releases created it (runs, run_results, run_messages).
 
 Databases made before migrations existed already have exactly these tables; ``app.history.migrate``
-stamps them with this revision instead of running it.
+stamps them with this revision instead of running it. Times are ``DateTime(timezone=True)`` as
+SQLModel's ``datetime`` fields create them (TIMESTAMP WITH TIME ZONE on PostgreSQL; DATETIME on SQLite).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ def upgrade() -> None:
     op.create_table(
         "runs",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("user_prompt", sa.String(), nullable=False),
@@ -56,8 +57,8 @@ def upgrade() -> None:
         sa.Column("error_type", sa.String(80), nullable=True),
         sa.Column("error_message", sa.String(), nullable=True),
         sa.Column("parameters", sa.String(), nullable=False),
-        sa.Column("started_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_run_results_run_id", "run_results", ["run_id"])
     op.create_index("ix_run_results_model", "run_results", ["model"])
