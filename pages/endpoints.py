@@ -19,7 +19,7 @@ from app.scrub import Scrubber
 from app.settings_draft import best_slot, merge_import, models_using, parse_import, ref_id, rename_endpoint_refs
 from app.settings_file import mask_secret, redact, secret_values, validate
 from app.ui.common import header, md_escape
-from app.ui.settings_forms import Slots, endpoint_form, model_form
+from app.ui.settings_forms import Slots, endpoint_form, model_form, shown_endpoint
 from vv_llm.errors import SettingsError
 from vv_llm.settings import settings as engine_settings
 from vv_llm.types import BackendType
@@ -204,9 +204,10 @@ with endpoints_tab:
         if not choices:
             guess = next((b for b in BACKENDS if endpoint_id.startswith(b)), "openai")
             choices = {f"{b} · default model": (b, None) for b in [guess, *[x for x in BACKENDS if x != guess]]}
-        host = urlsplit(str(endpoint.get("api_base") or "")).netloc or "default URL"
-        key_label = f"key {mask_secret(endpoint.get('api_key'))}" if endpoint.get("api_key") else "no key"
-        label = f"**{md_escape(endpoint_id or '(no id)')}** · {md_escape(host)} · {key_label}"
+        shown = shown_endpoint(endpoint, _keys(f"v{version}-ep-{uid}"))
+        host = urlsplit(str(shown.get("api_base") or "")).netloc or "default URL"
+        key_label = f"key {mask_secret(shown.get('api_key'))}" if shown.get("api_key") else "no key"
+        label = f"**{md_escape(str(shown.get('id') or '(no id)'))}** · {md_escape(host)} · {key_label}"
         with st.expander(label, expanded=not endpoint.get("api_key"), key=f"v{version}-ep-{uid}-box"):
             new, test_choice = endpoint_form(
                 endpoint, i, _keys(f"v{version}-ep-{uid}"), slots, list(choices), partial(_delete_endpoint, uid)

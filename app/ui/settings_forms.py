@@ -46,17 +46,54 @@ def _kind(endpoint: dict[str, Any]) -> str:
 
 
 def _secret_input(label: str, current: str | None, key: str, help: str | None = None) -> str | None:
-    """A password field that never shows the saved value: empty keeps it, typing replaces it."""
+    """A password field that never shows the stored value: empty keeps it, typing replaces it.
+
+    ``current`` is the value the editor held when the field was first drawn (remembered under
+    ``{key}::held``), so a typed key that already went into the draft is not mistaken for the
+    stored one: clearing the field brings the stored value back, as its placeholder says.
+
+    The typed value reaches Python after a short typing pause (``live``), not only on Enter or
+    on leaving the field: Streamlit's password field does not commit when Tab moves the focus to
+    its own *Show password* toggle, which left a new key visible in the browser while *Test
+    connection* and *Save* used the old one (the page script ``app/ui/browser.py`` also commits
+    on Tab at once).
+    """
+    held_key = f"{key}::held"
+    if held_key not in st.session_state:
+        st.session_state[held_key] = current
+    held: str | None = st.session_state[held_key]
     typed = st.text_input(
         label,
         type="password",
         key=key,
         value="",
-        placeholder=f"saved: {mask_secret(current)} — type to replace" if current else "not set",
+        placeholder=f"saved: {mask_secret(held)} — type to replace" if held else "not set",
         help=help,
         autocomplete="off",
+        live=True,
     )
-    return typed or current
+    if typed and typed != held:
+        st.caption(
+            f":orange[:material/edit: New {label.lower()} {mask_secret(typed)} — not saved yet.] "
+            "*Test connection* uses it; **Save** keeps it."
+        )
+    return typed or held
+
+
+def shown_endpoint(endpoint: dict[str, Any], key: Callable[[str], str]) -> dict[str, Any]:
+    """The endpoint as its form currently shows it (what the user typed, before this run draws it).
+
+    For the endpoint's header, drawn before the form: without this it lagged one step behind.
+    """
+    state = st.session_state
+    shown = dict(endpoint)
+    for field in ("id", "api_base"):
+        if key(field) in state:
+            shown[field] = state[key(field)]
+    held = state.get(f"{key('api_key')}::held", endpoint.get("api_key"))
+    typed = state.get(key("api_key"))
+    shown["api_key"] = None if state.get(key("remove_key")) else (typed or held)
+    return shown
 
 
 def endpoint_form(
@@ -102,7 +139,7 @@ def endpoint_form(
     with c2:
         current_key = endpoint.get("api_key") if isinstance(endpoint.get("api_key"), str) else None
         _put(new, "api_key", _secret_input("API key", current_key, key("api_key")))
-        if current_key and st.checkbox("Remove the saved key", key=key("remove_key")):
+        if st.session_state.get(f"{key('api_key')}::held") and st.checkbox("Remove the saved key", key=key("remove_key")):
             new.pop("api_key", None)
         _slot(slots, f"{path}.api_key")
 

@@ -1,0 +1,91 @@
+"""Playground usability in real headless Chromium: what a user types is what is used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import start_playground, stop_playground
+from test_playground_browser import settle
+
+pytestmark = pytest.mark.e2e
+
+OLD_KEY = "sk-OLD-saved-key-00000000"
+NEW_KEYS = {"by-tab": "sk-NEW-tab-key-11111111", "by-enter": "sk-NEW-enter-key-2222222", "by-paste": "sk-NEW-paste-key-3333333"}
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)  # a first page load on a busy 2-core machine can take >5 s
+
+
+def _endpoint_box(page: Any, endpoint_id: str) -> Any:
+    """The endpoint's expander on the Endpoints tab (its header reads ``id · host · key …``)."""
+    return page.locator("[data-testid=stExpander]").filter(has=page.locator("summary", has_text=f"{endpoint_id} ·"))
+
+
+def test_a_key_typed_over_a_saved_one_is_the_key_tested_and_saved_whether_tab_enter_or_paste(page_factory: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from vv_llm.testing import FakeLLMServer
+
+    with FakeLLMServer(api_keys=set(NEW_KEYS.values())) as server:
+        data = tmp_path / "data"
+        data.mkdir()
+        endpoints = [{"id": name, "api_base": server.url("/v1"), "api_key": OLD_KEY} for name in NEW_KEYS]
+        (data / "settings.json").write_text(
+            json.dumps({"VERSION": "2", "endpoints": endpoints, "backends": {"local": {"models": {"m": {"endpoints": list(NEW_KEYS)}}}}})
+        )
+        playground = start_playground(data)
+        try:
+            page = page_factory()
+            page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+            page.goto(f"{playground.url}/endpoints")
+            expect(page.get_by_role("heading", name="Endpoints & models")).to_be_visible()
+            settle(page)
+            for endpoint_id, new_key in NEW_KEYS.items():
+                box = _endpoint_box(page, endpoint_id)
+                expect(box).to_contain_text("••••" + OLD_KEY[-4:])
+                box.get_by_text(endpoint_id, exact=True).click()  # open it
+                field = box.get_by_role("textbox", name="API key")
+                expect(field).to_have_attribute("placeholder", f"saved: ••••••••{OLD_KEY[-4:]} — type to replace")
+                field.click()
+                if endpoint_id == "by-tab":
+                    field.press_sequentially(new_key)
+                    field.press("Tab")
+                elif endpoint_id == "by-enter":
+                    field.press_sequentially(new_key)
+                    field.press("Enter")
+                else:
+                    page.evaluate("key => navigator.clipboard.writeText(key)", new_key)
+                    field.press("Control+V")
+                expect(field).to_have_value(new_key)
+                seen = len(server.requests)
+                box.get_by_role("button", name="Test connection").click()  # at once: no wait for any rerun
+                expect(box.get_by_text("Connected")).to_be_visible()
+                assert [r.headers["authorization"] for r in server.requests[seen:]] == [f"Bearer {new_key}"], endpoint_id
+                # the header, drawn above the field, already names the new key; the form says it is not saved
+                expect(box.locator("summary").first).to_contain_text("••••" + new_key[-4:])
+                expect(box).to_contain_text("not saved yet")
+                expect(page.get_by_text("You have unsaved changes.")).to_be_visible()
+            page.get_by_role("button", name="Save").click()
+            expect(page.get_by_text("Saved to")).to_be_visible()
+            saved = json.loads((data / "settings.json").read_text())
+            assert {e["id"]: e["api_key"] for e in saved["endpoints"]} == NEW_KEYS
+            settle(page)
+            box = _endpoint_box(page, "by-tab")
+            box.locator("summary").first.click()  # saved endpoints with a key start closed
+            expect(box.get_by_role("textbox", name="API key")).to_have_attribute(
+                "placeholder", f"saved: ••••••••{NEW_KEYS['by-tab'][-4:]} — type to replace"
+            )
+            expect(box.get_by_role("textbox", name="API key")).to_have_value("")
+            page_source = page.content()
+            assert all(key not in page_source for key in [OLD_KEY, *NEW_KEYS.values()])
+            log = playground.log_text()
+            assert "Traceback" not in log and OLD_KEY not in log
+        finally:
+            stop_playground(playground)
