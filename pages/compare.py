@@ -8,13 +8,13 @@ from typing import Any
 import streamlit as st
 
 from app.bootstrap import AppContext, context
-from app.catalog import ModelOption, model_options
+from app.catalog import ModelOption, availability, initial_selection, model_options
 from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, from_history, image_count, parse_tools, user_message
 from app.runner import CompareRun
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
 
-MIN_MODELS, MAX_MODELS = 2, 6
+MIN_MODELS, MAX_MODELS = 1, 6
 LIVE_REFRESH = 0.3  # seconds between redraws while streams run
 
 ctx: AppContext = context()
@@ -69,7 +69,7 @@ def _start_turn() -> None:
     refs: list[str] = list(state.get("compare_models") or [])
     prompt: str = (state.get("prompt") or "").strip()
     if not MIN_MODELS <= len(refs) <= MAX_MODELS:
-        state["compare_error"] = f"Pick {MIN_MODELS} to {MAX_MODELS} models to compare."
+        state["compare_error"] = f"Pick {MIN_MODELS} to {MAX_MODELS} models."
         return
     if not prompt:
         state["compare_error"] = "Write a prompt first."
@@ -121,9 +121,10 @@ def _new_comparison() -> None:
 restore = state.pop("restore_run", None)
 if restore:
     _restore(restore)
-if "compare_models" not in state:
-    demo_refs = [o.ref for o in options if o.demo][:3]
-    state["compare_models"] = demo_refs if len(demo_refs) >= MIN_MODELS else [o.ref for o in options if o.configured][:MIN_MODELS]
+selection = initial_selection(options, state.get("compare_models"), had_real=state.get("compare_had_real", False))
+if selection is not None and not (state.get("conversation") and state["conversation"].running):
+    state["compare_models"] = selection
+state["compare_had_real"] = any(not o.demo for o in options)
 state.setdefault("tools_json", json.dumps(EXAMPLE_TOOLS, indent=2))
 
 conversation: Conversation | None = state.get("conversation")
@@ -155,6 +156,7 @@ with st.container(border=True, key="compare-setup"):
         placeholder=f"Choose {MIN_MODELS}–{MAX_MODELS} models",
         help="Models from your settings and the built-in catalogue that have an endpoint. Demo models run offline.",
     )
+    st.caption(availability(options))
     refs: list[str] = list(state["compare_models"])
     if locked:
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
@@ -218,7 +220,7 @@ with st.container(border=True, key="compare-setup"):
         st.button("Stop", icon=":material/stop:", on_click=_stop, disabled=not running, key="stop-button")
         st.button("New comparison", icon=":material/add:", on_click=_new_comparison, disabled=running or not locked, key="new-button")
         if len(refs) < MIN_MODELS:
-            st.caption(f"Pick at least {MIN_MODELS} models.")
+            st.caption("Pick a model (or up to six, to compare them).")
         elif conversation and conversation.turns:
             st.caption(f"Turn {len(conversation.turns)} · run `{conversation.turns[-1].run.id[:8]}`")
 

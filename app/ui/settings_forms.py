@@ -7,12 +7,13 @@ Each widget's value is written back into the draft dict as the script runs; each
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app.connection_test import base_url_hint
 from app.settings_draft import ref_id
 from app.settings_file import mask_secret
 
@@ -21,6 +22,11 @@ KINDS = {"standard": "Standard (provider API)", "azure": "Azure OpenAI", "vertex
 VERTEX_FIELDS = ("project_id", "service_account_file", "service_account_info")
 BEDROCK_FIELDS = ("access_key_id", "secret_access_key", "session_token", "profile")
 TRI_STATE = ["default", "yes", "no"]
+BASE_URL_HELP = (
+    "Empty = the backend's default (e.g. `https://api.openai.com/v1`). OpenAI-compatible servers need the "
+    "version path: `http://localhost:11434/v1` (Ollama), `http://localhost:8000/v1` (vLLM, `python -m vv_llm.testing`). "
+    "Anthropic takes the host only: `https://api.anthropic.com`."
+)
 
 
 def _put(target: dict[str, Any], field: str, value: Any) -> None:
@@ -97,9 +103,16 @@ def shown_endpoint(endpoint: dict[str, Any], key: Callable[[str], str]) -> dict[
 
 
 def endpoint_form(
-    endpoint: dict[str, Any], index: int, key: Callable[[str], str], slots: Slots, test_choices: list[str], on_delete: Callable[[], None]
+    endpoint: dict[str, Any],
+    index: int,
+    key: Callable[[str], str],
+    slots: Slots,
+    test_choices: list[str],
+    on_delete: Callable[[], None],
+    *,
+    backends: Sequence[str] = (),
 ) -> tuple[dict[str, Any], str | None]:
-    """Draw one endpoint; returns ``(new endpoint dict, the test choice if Test was clicked)``."""
+    """Draw one endpoint (used by ``backends``); returns ``(new endpoint dict, the test choice if Test was clicked)``."""
     path = f"endpoints[{index}]"
     new = dict(endpoint)
     _slot(slots, path)
@@ -133,8 +146,12 @@ def endpoint_form(
                 value=str(endpoint.get("api_base") or ""),
                 key=key("api_base"),
                 placeholder="https://<resource>.openai.azure.com" if kind == "azure" else "empty = the backend's default URL",
+                help=BASE_URL_HELP,
             ),
         )
+        hint = base_url_hint(new.get("api_base"), backends, kind=kind)
+        if hint:
+            st.caption(f":orange[:material/warning: {hint}]")
         _slot(slots, f"{path}.api_base")
     with c2:
         current_key = endpoint.get("api_key") if isinstance(endpoint.get("api_key"), str) else None

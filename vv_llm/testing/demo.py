@@ -24,6 +24,8 @@ DEMO_ENDPOINT_ID = "vv-llm-demo"
 DEMO_ANTHROPIC_ENDPOINT_ID = "vv-llm-demo-anthropic"
 DEMO_API_KEY = "demo-no-key-needed"
 """Not a secret: the demo server accepts any key."""
+REQUEST_LOG_SIZE = 50
+"""The demo server keeps only its latest requests (it runs as long as the playground does)."""
 DEMO_PRICES = {"input": 0.5, "cached_input": 0.05, "output": 1.5}
 """Made-up prices (USD per 1M tokens) so the playground has costs to show."""
 
@@ -236,10 +238,12 @@ def demo_settings_dict(server: FakeLLMServer, models: tuple[DemoModel, ...] | No
 class DemoBackend:
     """A fake server answering as the demo models; ``settings_dict()`` points vv-llm at it."""
 
-    def __init__(self, *, pace: float = 1.0, models: tuple[DemoModel, ...] | None = None):
+    def __init__(self, *, pace: float = 1.0, models: tuple[DemoModel, ...] | None = None, host: str = "127.0.0.1", port: int = 0):
         self.models = available_demo_models() if models is None else models
         self.responder = DemoResponder(self.models, pace=pace)
-        self.server = FakeLLMServer(responder=self.responder)
+        self.server = FakeLLMServer(
+            host, port, responder=self.responder, models=[m.name for m in self.models], max_recorded=REQUEST_LOG_SIZE
+        )
 
     def start(self) -> DemoBackend:
         self.server.start()
