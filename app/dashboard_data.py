@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from vv_llm.testing.demo import DEMO_ANTHROPIC_ENDPOINT_ID, DEMO_ENDPOINT_ID
+
 COLUMNS = [
     "created_at",
     "run_id",
@@ -26,6 +28,8 @@ COLUMNS = [
 FAILED = ("error", "partial")
 """Statuses that count as errors (a stopped stream was the user's choice)."""
 DIMENSIONS = {"Model": "model", "Backend": "backend", "Endpoint": "endpoint"}
+SIMULATED_ENDPOINTS = frozenset({DEMO_ENDPOINT_ID, DEMO_ANTHROPIC_ENDPOINT_ID})
+"""Calls through these endpoints were answered by the built-in demo models: their costs are made up."""
 
 
 def usage_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -40,7 +44,15 @@ def usage_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
     df["tokens"] = df["prompt_tokens"] + df["completion_tokens"]
     df["failed"] = df["status"].isin(FAILED)
+    # A demo call that failed before an endpoint answered has none: known by its demo name on a demo backend.
+    nameless = df["endpoint"].eq("(none)") & df["backend"].isin(["local", "anthropic"]) & df["model"].astype(str).str.startswith("demo-")
+    df["simulated"] = df["endpoint"].isin(SIMULATED_ENDPOINTS) | nameless
     return df
+
+
+def real_only(df: pd.DataFrame) -> pd.DataFrame:
+    """Calls to real models only (demo calls, with their simulated costs, left out)."""
+    return df[~df["simulated"]]
 
 
 def _local_zone() -> Any:

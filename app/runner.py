@@ -71,6 +71,8 @@ class ColumnState:
     """``time.monotonic()`` at start (for the live elapsed time)."""
     reply: dict[str, Any] | None = None
     """The assistant message to continue the conversation with (None if nothing arrived)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The options the user set for this column (temperature, max_tokens, thinking), shown on its card."""
 
     @property
     def finished(self) -> bool:
@@ -131,7 +133,7 @@ class CompareRun:
         self.id = run_id or uuid.uuid4().hex
         self.requests = requests
         self.meta = meta or {}
-        self.states = [ColumnState(r.backend, r.model) for r in requests]
+        self.states = [ColumnState(r.backend, r.model, params={k: v for k, v in r.options.items() if k != "tools"}) for r in requests]
         self.recorder = recorder
         self.history_error: str | None = None
         self._loop = loop

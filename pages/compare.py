@@ -9,7 +9,17 @@ import streamlit as st
 
 from app.bootstrap import AppContext, context
 from app.catalog import ModelOption, availability, initial_selection, model_options
-from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, from_history, image_count, parse_tools, user_message
+from app.conversation import (
+    EXAMPLE_TOOLS,
+    ColumnParams,
+    Conversation,
+    Turn,
+    from_history,
+    image_count,
+    parse_tools,
+    typed_tool_results,
+    user_message,
+)
 from app.runner import CompareRun
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
@@ -87,6 +97,7 @@ def _start_turn() -> None:
     if conversation.running:
         return
     conversation.system_prompt = state.get("system_prompt") or ""
+    conversation.tool_results.update(typed_tool_results(state))
     uploads = state.get(f"images-{state.get('upload_round', 0)}") or []
     message = user_message(prompt, [(f.type or "image/png", f.getvalue()) for f in uploads])
     requests = conversation.requests(message, _params(refs), tools or None)
@@ -162,7 +173,11 @@ with st.container(border=True, key="compare-setup"):
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
     with st.expander("System prompt, tools and images", icon=":material/tune:"):
         st.text_area("System prompt", key="system_prompt", height=80, placeholder="You are a helpful assistant.")
-        st.toggle("Offer tools to the models", key="tools_on", help="OpenAI-format tool definitions; tool calls are shown, not executed.")
+        st.toggle(
+            "Offer tools to the models",
+            key="tools_on",
+            help="OpenAI-format tool definitions. Tool calls are shown, never executed: type a result under a call to send it with the follow-up.",
+        )
         if state.get("tools_on"):
             st.text_area("Tools (JSON)", key="tools_json", height=180)
         st.file_uploader(
@@ -176,7 +191,12 @@ with st.container(border=True, key="compare-setup"):
         with st.container(horizontal=True, gap="small"):
             for ref in refs:
                 option = by_ref.get(ref)
-                with st.popover(option.name if option else ref, icon=":material/settings:"):
+                custom = (
+                    ColumnParams(**{k: state.get(_param_key(k, ref)) for k in ("temperature", "max_tokens")}).options()
+                    or (state.get(_param_key("thinking", ref)) or "auto") != "auto"
+                )
+                name = option.name if option else ref
+                with st.popover(f"{name} · custom" if custom else name, icon=":material/tune:" if custom else ":material/settings:"):
                     st.number_input(
                         "Temperature",
                         min_value=0.0,
@@ -206,7 +226,8 @@ with st.container(border=True, key="compare-setup"):
         "Prompt",
         key="prompt",
         height=110,
-        placeholder="Ask something… e.g. Explain retrieval-augmented generation in three sentences.",
+        placeholder="Ask something… e.g. Explain retrieval-augmented generation in three sentences. (Ctrl/⌘+Enter runs)",
+        help="Ctrl+Enter (⌘+Enter on a Mac) runs, or sends the follow-up.",
     )
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         st.button(
@@ -249,6 +270,7 @@ def _show_results(conversation: Conversation) -> None:
                 index=i,
                 demo=bool(option and option.demo),
                 earlier=conversation.history(i, upto=len(conversation.turns) - 1),
+                tool_results=not conversation.running,
             )
 
 

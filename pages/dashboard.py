@@ -23,6 +23,25 @@ if frame.empty:
     st.info("Nothing to show yet: run a comparison on **Compare** and come back.", icon=":material/monitoring:")
     st.stop()
 
+simulated_calls = int(frame["simulated"].sum())
+if simulated_calls:
+    include_demo = st.toggle(
+        "Include demo models (simulated costs)",
+        value=bool(frame["simulated"].all()),
+        key="dashboard_include_demo",
+        help="Calls to the built-in demo models cost nothing: their costs are made up. Left out by default once you have real runs.",
+    )
+    if not include_demo:
+        frame = data.real_only(frame)
+        st.caption(f"{simulated_calls:,} demo call(s) left out.")
+    else:
+        st.caption(
+            f":violet-badge[:material/science: simulated] {simulated_calls:,} call(s) to demo models are included: their costs are made up."
+        )
+    if frame.empty:
+        st.info("Only demo calls so far: turn on *Include demo models* to see them.", icon=":material/monitoring:")
+        st.stop()
+
 first_day, last_day = frame["day"].min().date(), frame["day"].max().date()
 today = date.today()
 with st.container(border=True, key="dashboard-filters"):
@@ -47,7 +66,7 @@ with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
     st.metric("Runs", f"{k['runs']:,}", border=True)
     st.metric("Model calls", f"{k['calls']:,}", border=True)
     st.metric("Tokens", fmt.tokens(k["tokens"]), border=True)
-    st.metric("Cost", fmt.cost(k["cost"]), border=True)
+    st.metric("Cost (incl. simulated)" if bool(df["simulated"].any()) else "Cost", fmt.cost(k["cost"]), border=True)
     st.metric("Median TTFT", fmt.seconds(k["median_ttft"]), border=True)
     st.metric("Error rate", "–" if k["error_rate"] is None else f"{k['error_rate']:.0%}", border=True)
 
@@ -59,7 +78,9 @@ with left:
     st.altair_chart(charts.per_day(daily, "tokens", "Tokens"), width="stretch")
 with right:
     st.markdown("**Cost per day**")
-    st.altair_chart(charts.per_day(daily, "cost_usd", "Cost (USD)", fmt="$,.4~f"), width="stretch")
+    st.altair_chart(
+        charts.per_day(daily, "cost_usd", "Cost (USD)", fmt=charts.cost_format(daily.groupby("day")["cost_usd"].sum())), width="stretch"
+    )
 
 st.subheader("Breakdown", anchor=False, divider="gray")
 label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")

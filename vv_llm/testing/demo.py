@@ -176,6 +176,32 @@ def _cached_tokens(info: RequestInfo) -> int:
     return (count_tokens(earlier, info.model) // 32) * 32
 
 
+def _output_limit(info: RequestInfo) -> int | None:
+    """The request's cap on output tokens (OpenAI ``max_completion_tokens`` / ``max_tokens``, Anthropic ``max_tokens``)."""
+    body = info.body if isinstance(info.body, dict) else {}
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _fit(text: str, budget: int, model: str) -> str:
+    """The longest prefix of ``text`` that counts as at most ``budget`` tokens."""
+    if budget <= 0:
+        return ""
+    if count_tokens(text, model) <= budget:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle], model) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
+
+
 class DemoResponder:
     """Answers requests for the demo models (anything else gets the fake server's echo reply).
 
@@ -200,6 +226,14 @@ class DemoResponder:
             content = "Thanks for the tool result. Based on it, here is my answer: _(demo-tools is an offline demo model)_."
         else:
             content = _answer(model, info.last_user_text)
+        finish_reason = None
+        limit = _output_limit(info)
+        if limit is not None:  # like a real model, stop at the token limit (reasoning counts towards it)
+            fitted_reasoning = _fit(reasoning, limit, info.model) if reasoning else reasoning
+            left = limit - count_tokens(fitted_reasoning or "", info.model)
+            fitted = _fit(content, left, info.model)
+            if fitted != content or fitted_reasoning != reasoning:
+                reasoning, content, tool_calls, finish_reason = fitted_reasoning, fitted, [], "length"
         pieces = math.ceil(len(content) / model.chunk_chars) + math.ceil(len(reasoning or "") / model.chunk_chars)
         pieces += sum(1 + len(split_text(t.arguments_json(), model.chunk_chars)) for t in tool_calls)
         streaming = max(0.05, model.duration - model.first_byte_delay)
@@ -212,6 +246,7 @@ class DemoResponder:
             first_byte_delay=self.pace * (model.first_byte_delay if info.stream else model.duration),
             cached_tokens=_cached_tokens(info),
             reset_after_chunks=max(3, pieces // 2) if model.fails_midway and info.stream else None,
+            finish_reason=finish_reason,
         )
 
 
