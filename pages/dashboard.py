@@ -25,10 +25,11 @@ if frame.empty:
 
 simulated_calls = int(frame["simulated"].sum())
 if simulated_calls:
+    demo_only = bool(frame["simulated"].all())
     include_demo = st.toggle(
         "Include demo models (simulated costs)",
-        value=bool(frame["simulated"].all()),
-        key="dashboard_include_demo",
+        value=demo_only,
+        key=f"dashboard_include_demo::{'demo-only' if demo_only else 'mixed'}",  # the default changes once real runs exist
         help="Calls to the built-in demo models cost nothing: their costs are made up. Left out by default once you have real runs.",
     )
     if not include_demo:

@@ -11,6 +11,7 @@ connection part-way (to show partial output)::
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -155,17 +156,22 @@ def _tool_arguments(info: RequestInfo) -> tuple[str, dict[str, Any]]:
     return "web_search", {"query": prompt}
 
 
-def _after_tool_result(info: RequestInfo) -> bool:
-    """Whether the conversation's last message is a tool result (OpenAI or Anthropic shape)."""
+def _tool_result(info: RequestInfo) -> str | None:
+    """The latest tool result in the conversation (OpenAI or Anthropic shape), None when there is none."""
     body = info.body if isinstance(info.body, dict) else {}
-    messages = body.get("messages") or []
-    if not messages or not isinstance(messages[-1], dict):
-        return False
-    last = messages[-1]
-    if last.get("role") == "tool":
-        return True
-    content = last.get("content")
-    return isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content)
+    for message in reversed(body.get("messages") or []):
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "tool":
+            content = message.get("content")
+            return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            if isinstance(part, dict) and part.get("type") == "tool_result":
+                inner = part.get("content")
+                if isinstance(inner, list):
+                    inner = " ".join(str(p.get("text", "")) for p in inner if isinstance(p, dict))
+                return str(inner or "")
+    return None
 
 
 def _cached_tokens(info: RequestInfo) -> int:
@@ -218,12 +224,16 @@ class DemoResponder:
             return echo_responder(info)
         reasoning = _reasoning(info.last_user_text) if model.reasoning else None
         tool_calls: list[ToolCallSpec] = []
-        if model.tool_call and not _after_tool_result(info):
+        result = _tool_result(info) if model.tool_call else None
+        if model.tool_call and result is None:
             name, args = _tool_arguments(info)
             content = f"To answer “{_quote(info.last_user_text, 60)}” I will call `{name}` first."
             tool_calls = [ToolCallSpec(name, args)]
         elif model.tool_call:
-            content = "Thanks for the tool result. Based on it, here is my answer: _(demo-tools is an offline demo model)_."
+            content = (
+                f"Thanks for the tool result: `{_quote(result or '', 120)}`. Based on it, here is my answer: "
+                "_(demo-tools is an offline demo model)_."
+            )
         else:
             content = _answer(model, info.last_user_text)
         finish_reason = None
