@@ -165,7 +165,8 @@ def _tool_result(info: RequestInfo) -> str | None:
         if message.get("role") == "tool":
             content = message.get("content")
             return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+        parts = message.get("content")
+        for part in parts if isinstance(parts, list) else []:
             if isinstance(part, dict) and part.get("type") == "tool_result":
                 inner = part.get("content")
                 if isinstance(inner, list):
