@@ -73,6 +73,12 @@ button[data-vv-copy]:hover { border-color: currentColor; }
 """
 
 
+_COPY_ICON = (
+    '<svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">'
+    '<rect x="9" y="9" width="12" height="12" rx="2"/><path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1"/></svg>'
+)
+
+
 def install() -> None:
     """Add the page script (once per page; it is idempotent in the browser)."""
     with st.container(key="vv-page-script"):
@@ -84,5 +90,5 @@ def copy_button(text: str, label: str = "Copy", *, title: str | None = None) -> 
     st.html(
         f'<button type="button" class="vv-copy" data-vv-copy="{html.escape(text, quote=True)}" '
         f'data-vv-label="{html.escape(label, quote=True)}" title="{html.escape(title or label, quote=True)}">'
-        f'<span aria-hidden="true">⧉</span><span class="vv-copy-label">{html.escape(label)}</span></button>'
+        f'{_COPY_ICON}<span class="vv-copy-label">{html.escape(label)}</span></button>'
     )

@@ -80,7 +80,7 @@ def _secret_input(label: str, current: str | None, key: str, help: str | None = 
     )
     if typed and typed != held:
         st.caption(
-            f":orange[:material/edit: New {label.lower()} {mask_secret(typed)} — not saved yet.] "
+            f":orange[:material/edit: {label} changed to {mask_secret(typed)} — not saved yet.] "
             "*Test connection* uses it; **Save** keeps it."
         )
     return typed or held

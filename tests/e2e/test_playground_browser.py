@@ -160,7 +160,7 @@ def test_compare_three_demo_models_then_find_and_export_the_run(page_factory: An
         _go(page, "Endpoints & models", "Endpoints & models")
         page.get_by_role("button", name="Add endpoint").click()
         expect(page.get_by_text("Added endpoint")).to_be_visible()
-        expect(page.get_by_label("Base URL")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Base URL")).to_be_visible()
         page.wait_for_timeout(300)
         page.screenshot(path=str(SCREENSHOTS / "endpoints.png"))
         page.get_by_role("tab", name="Backends & models").click()

@@ -89,3 +89,89 @@ def test_a_key_typed_over_a_saved_one_is_the_key_tested_and_saved_whether_tab_en
             assert "Traceback" not in log and OLD_KEY not in log
         finally:
             stop_playground(playground)
+
+
+def test_from_demo_to_a_first_real_endpoint_with_keyboard_runs_and_copy(page_factory: Any, tmp_path: Path) -> None:
+    """A new user: demo first, adds an endpoint, tests and saves it, runs the real model next to a
+    demo one with Ctrl+Enter, copies an answer, sends a follow-up with Ctrl+Enter."""
+    from playwright.sync_api import expect
+    from test_playground_browser import SCREENSHOTS, watch_columns
+
+    from vv_llm.testing import FakeLLMServer
+    from vv_llm.testing.demo import DEMO_MODELS, _answer
+
+    key = "sk-first-real-key-44444444"
+    with FakeLLMServer(api_keys={key}) as server:
+        playground = start_playground(tmp_path / "data", VV_LLM_DEMO_PACE="0.3")
+        try:
+            page = page_factory()
+            page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+            page.goto(playground.url)
+            expect(page.get_by_text("no API key is configured yet")).to_be_visible()
+
+            page.get_by_role("link", name="Endpoints & models").click()
+            expect(page.get_by_role("heading", name="Endpoints & models")).to_be_visible()
+            settle(page)
+            page.get_by_role("button", name="Add endpoint").click()
+            settle(page)
+            box = _endpoint_box(page, "openai-default")
+            expect(box.get_by_role("textbox", name="Base URL")).to_be_visible()
+            box.get_by_role("textbox", name="Base URL").fill(server.url(""))
+            box.get_by_role("textbox", name="Base URL").press("Enter")
+            expect(box.get_by_text(f"{server.url('')}/v1")).to_be_visible()  # the /v1 hint
+            settle(page)
+            box.get_by_role("textbox", name="Base URL").fill(server.url("/v1"))
+            box.get_by_role("textbox", name="Base URL").press("Tab")
+            settle(page)
+            field = box.get_by_role("textbox", name="API key")
+            field.click()
+            field.press_sequentially(key)
+            field.press("Tab")
+            box.get_by_role("button", name="Test connection").click()
+            expect(box.get_by_text("Connected")).to_be_visible()
+            page.wait_for_timeout(300)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "endpoints-first-key.png"))
+            page.get_by_role("button", name="Save").click()
+            expect(page.get_by_text("Saved to")).to_be_visible()
+            settle(page)
+            expect(page.get_by_text("model(s) usable on Compare")).to_be_visible()
+
+            page.get_by_role("link", name="Compare").click()
+            expect(page.get_by_role("heading", name="Compare models")).to_be_visible()
+            settle(page)
+            expect(page.get_by_text("from the built-in catalogue (openai)")).to_be_visible()
+            expect(page.get_by_text("no API key is configured yet")).to_be_hidden()
+            picker = page.locator(".st-key-compare-setup [data-testid=stMultiSelect]").first
+            expect(picker).to_contain_text("gpt-5 · openai")
+            picker.click()
+            page.keyboard.type("demo-fast")
+            page.get_by_role("option", name="demo-fast · local · demo (offline simulator)").click()
+            page.keyboard.press("Escape")
+            settle(page)
+            prompt = "Compare SQLite and PostgreSQL for a small team."
+            page.get_by_label("Prompt", exact=True).fill(prompt)
+            page.get_by_label("Prompt", exact=True).press("Control+Enter")
+            _, cards = watch_columns(page, 2)
+            settle(page)
+            assert ["Done" in c[:300] for c in cards] == [True, True], cards
+            assert "gpt-5" in cards[0] and "demo-fast" in cards[1] and "simulated" in cards[1] and "simulated" not in cards[0]
+            assert server.requests[-1].headers["authorization"] == f"Bearer {key}"
+
+            page.locator(".st-key-result-1").get_by_role("button", name="Copy answer").click()
+            expect(page.locator(".st-key-result-1").get_by_role("button", name="Copied")).to_be_visible()
+            demo_fast = next(m for m in DEMO_MODELS if m.name == "demo-fast")
+            assert page.evaluate("() => navigator.clipboard.readText()") == _answer(demo_fast, prompt), "the whole raw Markdown"
+
+            expect(page.get_by_role("button", name="Send follow-up")).to_be_enabled()
+            page.get_by_label("Prompt", exact=True).fill("And for a team of fifty?")
+            page.get_by_label("Prompt", exact=True).press("Control+Enter")
+            expect(page.get_by_text("Turn 2 · run")).to_be_visible()
+            watch_columns(page, 2)
+            settle(page)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SCREENSHOTS / "compare-real-and-demo.png"))
+            log = playground.log_text()
+            assert "Traceback" not in log and key not in log
+        finally:
+            stop_playground(playground)
