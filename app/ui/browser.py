@@ -36,6 +36,48 @@ SCRIPT = """
       if (run && !run.disabled) setTimeout(() => run.click(), 0);
     }
   }, true);
+  // Markdown headings come with aria-labelledby pointing at their own text. Chromium keeps every
+  // element named by such an attribute in a per-document map that outlives the element, so each
+  // Compare run's cards (headings in titles and answers, with their whole subtree) stayed in
+  // memory after the live refresh replaced them (~0.2 MB a run). The attribute adds nothing: the
+  // heading's name is its own text. Drop it as headings appear.
+  const dropLabelledBy = (root) => {
+    if (!(root instanceof Element)) return;
+    if (root.matches("h1[aria-labelledby], h2[aria-labelledby], h3[aria-labelledby], h4[aria-labelledby], h5[aria-labelledby], h6[aria-labelledby]")) root.removeAttribute("aria-labelledby");
+    root.querySelectorAll("h1[aria-labelledby], h2[aria-labelledby], h3[aria-labelledby], h4[aria-labelledby], h5[aria-labelledby], h6[aria-labelledby]").forEach((h) => h.removeAttribute("aria-labelledby"));
+  };
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === "attributes") dropLabelledBy(change.target);
+      else change.addedNodes.forEach(dropLabelledBy);
+    }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["aria-labelledby"] });
+  dropLabelledBy(document.body);
+  // Streamlit's UI library (react-aria) notes every element whose CSS transition starts, in a
+  // list it prunes when a "transitionend" reaches the document. An element removed mid-transition
+  // (the live refresh replaces cards while their borders and fades animate) never gets one, so
+  // it stayed in that list with its whole card: ~0.2 MB per Compare run. We note the same
+  // elements; once one has left the page we put it, for an instant, in a hidden box (no
+  // transitions run there), send the "transitionend" it missed, and take it out again.
+  const transitioned = new Map();
+  document.addEventListener("transitionrun", (event) => {
+    if (!(event.target instanceof Element)) return;
+    if (!transitioned.has(event.target)) transitioned.set(event.target, new Set());
+    transitioned.get(event.target).add(event.propertyName);
+  }, true);
+  const sweeper = document.createElement("div");
+  sweeper.style.display = "none";
+  sweeper.setAttribute("aria-hidden", "true");
+  document.body.appendChild(sweeper);
+  setInterval(() => {
+    for (const [element, properties] of transitioned) {
+      if (element.isConnected) continue;
+      transitioned.delete(element);
+      sweeper.appendChild(element);
+      for (const propertyName of properties) element.dispatchEvent(new TransitionEvent("transitionend", { propertyName, bubbles: true }));
+      element.remove();
+    }
+  }, 2000);
   const fallbackCopy = (text) => {
     const area = document.createElement("textarea");
     area.value = text;
