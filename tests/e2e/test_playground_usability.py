@@ -175,3 +175,53 @@ def test_from_demo_to_a_first_real_endpoint_with_keyboard_runs_and_copy(page_fac
             assert "Traceback" not in log and key not in log
         finally:
             stop_playground(playground)
+
+
+def _retained_badges(cdp: Any) -> int:
+    """Badge elements (live or detached) in a heap snapshot taken after forced garbage collection."""
+    for _ in range(3):
+        cdp.send("HeapProfiler.collectGarbage")
+    chunks: list[str] = []
+    cdp.on("HeapProfiler.addHeapSnapshotChunk", lambda event: chunks.append(event["chunk"]))
+    cdp.send("HeapProfiler.takeHeapSnapshot", {"reportProgress": False})
+    snapshot = json.loads("".join(chunks))
+    fields = snapshot["snapshot"]["meta"]["node_fields"]
+    name_at, width = fields.index("name"), len(fields)
+    strings, nodes = snapshot["strings"], snapshot["nodes"]
+    return sum(1 for k in range(0, len(nodes), width) if strings[nodes[k + name_at]].startswith('<span class="stMarkdownBadge"'))
+
+
+def test_the_compare_tab_releases_each_runs_cards(page_factory: Any, tmp_path: Path) -> None:
+    """Many runs in one tab: the cards of finished runs are garbage once replaced (they used to stay in memory)."""
+    from test_playground_browser import watch_columns
+
+    playground = start_playground(tmp_path / "data", VV_LLM_DEMO_PACE="0.05")
+    try:
+        page = page_factory()
+        page.goto(playground.url)
+        page.locator(".st-key-prompt textarea").wait_for()
+        cdp = page.context.new_cdp_session(page)
+
+        def run(i: int) -> None:
+            if i:
+                page.locator(".st-key-new-button button").last.click()
+            settle(page)
+            page.locator(".st-key-prompt textarea").fill(f"Run {i}: explain RAG briefly")
+            page.locator(".st-key-prompt textarea").press("Control+Enter")
+            page.locator(".st-key-result-2").wait_for()
+            watch_columns(page, 3)
+            settle(page)
+            page.wait_for_timeout(300)
+
+        for i in range(3):
+            run(i)
+        page.wait_for_timeout(2500)  # the page script's sweep runs every 2 s
+        early = _retained_badges(cdp)
+        for i in range(3, 12):
+            run(i)
+        page.wait_for_timeout(2500)
+        late = _retained_badges(cdp)
+        # one run's three cards hold ~40 badges: nine more runs would add ~360 if their cards stayed
+        assert late - early < 40, (early, late)
+    finally:
+        stop_playground(playground)
