@@ -200,6 +200,12 @@ def test_a_planted_key_reaches_no_page_database_export_or_log(page_factory: Any,
             page = page_factory()
             page.goto(playground.url)
             expect(page.get_by_role("heading", name="Compare models")).to_be_visible()
+            settle(page)
+            page.locator(".st-key-compare-setup [data-testid=stMultiSelect]").first.click()  # the first model is pre-selected
+            page.keyboard.type("echoing")
+            page.get_by_role("option", name="echoing · local").click()
+            page.keyboard.press("Escape")
+            settle(page)
             page.get_by_label("Prompt", exact=True).fill("Is my key safe?")
             page.get_by_role("button", name="Run").click()
             _, cards = watch_columns(page, 2)

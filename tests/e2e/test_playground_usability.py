@@ -16,13 +16,6 @@ OLD_KEY = "sk-OLD-saved-key-00000000"
 NEW_KEYS = {"by-tab": "sk-NEW-tab-key-11111111", "by-enter": "sk-NEW-enter-key-2222222", "by-paste": "sk-NEW-paste-key-3333333"}
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> None:
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)  # a first page load on a busy 2-core machine can take >5 s
-
-
 def _endpoint_box(page: Any, endpoint_id: str) -> Any:
     """The endpoint's expander on the Endpoints tab (its header reads ``id · host · key …``)."""
     return page.locator("[data-testid=stExpander]").filter(has=page.locator("summary", has_text=f"{endpoint_id} ·"))
