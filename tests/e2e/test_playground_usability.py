@@ -66,7 +66,7 @@ def test_a_key_typed_over_a_saved_one_is_the_key_tested_and_saved_whether_tab_en
                 expect(box).to_contain_text("not saved yet")
                 expect(page.get_by_text("You have unsaved changes.")).to_be_visible()
             page.get_by_role("button", name="Save").click()
-            expect(page.get_by_text("Saved to")).to_be_visible()
+            expect(page.locator("[data-testid=stAlert]").filter(has_text="Saved to")).to_be_visible()
             saved = json.loads((data / "settings.json").read_text())
             assert {e["id"]: e["api_key"] for e in saved["endpoints"]} == NEW_KEYS
             settle(page)
@@ -126,7 +126,7 @@ def test_from_demo_to_a_first_real_endpoint_with_keyboard_runs_and_copy(page_fac
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "endpoints-first-key.png"))
             page.get_by_role("button", name="Save").click()
-            expect(page.get_by_text("Saved to")).to_be_visible()
+            expect(page.locator("[data-testid=stAlert]").filter(has_text="Saved to")).to_be_visible()
             settle(page)
             expect(page.get_by_text("model(s) usable on Compare")).to_be_visible()
 
