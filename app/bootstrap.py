@@ -49,6 +49,10 @@ class AppContext:
     def demo_active(self) -> bool:
         return self.settings.demo_active
 
+    @property
+    def demo_only(self) -> bool:
+        return self.settings.demo_only
+
 
 def context() -> AppContext:
     """The settings (loaded into the engine) and the history store for this script run."""

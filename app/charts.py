@@ -13,6 +13,13 @@ def _color(field: str, title: str) -> alt.Color:
     return alt.Color(f"{field}:N", title=title, scale=alt.Scale(range=PALETTE), legend=alt.Legend(orient="bottom", columns=4))
 
 
+def cost_format(values: pd.Series) -> str:
+    """A d3 format for a cost axis whose ticks read apart: 3 significant digits below $1
+    (``$0.00015``, ``$0.0002``, ``$0.00025``), cents above."""
+    top = float(values.max()) if len(values) else 0.0
+    return "$,.2f" if top >= 1 else "$.3~g"
+
+
 def per_day(daily: pd.DataFrame, value: str, title: str, fmt: str = ",.0f") -> alt.Chart:
     """Stacked bars: ``value`` per day, one colour per model."""
     return (
@@ -54,7 +61,7 @@ def cost_by(breakdown: pd.DataFrame, dimension: str, label: str) -> alt.Chart:
         .mark_bar(cornerRadiusEnd=3, color=PALETTE[2])
         .encode(
             y=alt.Y(f"{dimension}:N", title=None, sort="-x"),
-            x=alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format="$,.4~f")),
+            x=alt.X("cost_usd:Q", title="Cost (USD)", axis=alt.Axis(format=cost_format(breakdown["cost_usd"]))),
             tooltip=[alt.Tooltip(f"{dimension}:N", title=label), alt.Tooltip("cost_usd:Q", title="Cost", format="$,.6f"), "calls:Q"],
         )
     )
@@ -75,7 +82,12 @@ def latency(boxes: pd.DataFrame, metric: str) -> alt.LayerChart:
     whiskers = base.mark_rule().encode(y=alt.Y("min:Q", title="Seconds"), y2="max:Q")
     boxes_ = base.mark_bar(size=22).encode(y="q1:Q", y2="q3:Q", color=alt.Color("model:N", scale=alt.Scale(range=PALETTE), legend=None))
     medians = base.mark_tick(color="white", size=22).encode(y="median:Q")
-    return whiskers + boxes_ + medians
+    # The median as a dot too: a model with one call (or identical times) has a flat box, which
+    # alone would draw as a 1-pixel line.
+    dots = base.mark_circle(size=42, opacity=0.85, stroke="white", strokeWidth=1).encode(
+        y="median:Q", color=alt.Color("model:N", scale=alt.Scale(range=PALETTE), legend=None)
+    )
+    return whiskers + boxes_ + medians + dots
 
 
 def error_rate(breakdown: pd.DataFrame, dimension: str) -> alt.Chart:

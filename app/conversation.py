@@ -11,6 +11,26 @@ from app.catalog import parse_ref
 from app.runner import DONE, ColumnRequest, ColumnState, CompareRun
 
 NO_TOOL_RESULT = "(The playground does not run tools, so there is no result for this call.)"
+TOOL_RESULT_PREFIX = "tool-result::"
+
+
+def tool_result_key(column: int, call_id: str) -> str:
+    """Session-state key of the box where the user types a tool call's result."""
+    return f"{TOOL_RESULT_PREFIX}{column}::{call_id}"
+
+
+def typed_tool_results(session: Any) -> dict[tuple[int, str], str]:
+    """``{(column, call id): text}`` typed into the tool-result boxes (empty boxes left out)."""
+    found: dict[tuple[int, str], str] = {}
+    for key in list(session.keys()):
+        if isinstance(key, str) and key.startswith(TOOL_RESULT_PREFIX):
+            column, _, call_id = key[len(TOOL_RESULT_PREFIX) :].partition("::")
+            text = session[key]
+            if column.isdigit() and isinstance(text, str) and text.strip():
+                found[(int(column), call_id)] = text
+    return found
+
+
 EXAMPLE_TOOLS = [
     {
         "type": "function",
@@ -71,6 +91,8 @@ class Conversation:
     base: list[list[dict[str, Any]]] = field(default_factory=list)
     """Per column: messages before the first turn shown (a conversation reopened from history)."""
     turns: list[Turn] = field(default_factory=list)
+    tool_results: dict[tuple[int, str], str] = field(default_factory=dict)
+    """Results the user typed for tool calls, by ``(column, call id)`` (the playground runs no tool)."""
 
     def __post_init__(self) -> None:
         if not self.base:
@@ -94,7 +116,8 @@ class Conversation:
             messages.append(turn.user_message)
             messages.append(state.reply)
             for call in (state.reply.get("tool_calls") or []) if state.status == DONE else []:
-                messages.append({"role": "tool", "tool_call_id": call.get("id", ""), "content": NO_TOOL_RESULT})
+                result = self.tool_results.get((column, call.get("id", ""))) or NO_TOOL_RESULT
+                messages.append({"role": "tool", "tool_call_id": call.get("id", ""), "content": result})
         return messages
 
     def requests(self, user_message: dict[str, Any], params: list[ColumnParams], tools: list[dict[str, Any]] | None) -> list[ColumnRequest]:
@@ -221,6 +244,7 @@ def from_history(view: Any) -> tuple[Conversation, list[ColumnParams], list[dict
         if reply is None and r.result.content:
             reply = {"role": "assistant", "content": r.result.content}
         states.append(restored_state(r.result, r.tool_calls, reply))
+        states[-1].params = {k: v for k, v in r.parameters.items() if k not in ("backend", "model") and v is not None}
         params.append(ColumnParams.from_options(r.parameters))
     meta = {"user_prompt": view.run.user_prompt, "system_prompt": system_prompt, "restored": True}
     run = CompareRun.restored(states, run_id=view.run.id, meta=meta)

@@ -56,11 +56,22 @@ class PlaygroundSettings:
 
     @property
     def demo_active(self) -> bool:
-        if self.demo_mode == "on":
-            return True
-        if self.demo_mode == "off" or self._start_demo is None:
-            return False
-        return not (self.loaded.valid and has_usable_endpoint(self.loaded.data))
+        """Whether the demo models are offered: always, unless ``VV_LLM_DEMO=off``.
+
+        With real endpoints they stay selectable next to the real models (listed after them,
+        labelled *demo*), so trying one never needs a restart.
+        """
+        return self.demo_mode != "off" and self._start_demo is not None
+
+    @property
+    def has_real_endpoint(self) -> bool:
+        """Whether the saved settings are valid and give a real provider a way in (a key, cloud credentials, a local server)."""
+        return self.loaded.valid and has_usable_endpoint(self.loaded.data)
+
+    @property
+    def demo_only(self) -> bool:
+        """Only the demo models can run (no real endpoint yet, or the settings file has problems)."""
+        return self.demo_active and not self.has_real_endpoint
 
     @property
     def demo(self) -> DemoBackend | None:

@@ -32,6 +32,27 @@ def cost(value: float | None) -> str:
     return f"${value:,.4f}"
 
 
+def params(options: dict[str, object]) -> str:
+    """``temperature 0.2 · max tokens 64 · thinking on`` for a column's options (backend/model left out)."""
+    names = {"temperature": "temperature", "max_tokens": "max tokens", "thinking": "thinking", "top_p": "top p"}
+    parts = []
+    for name, value in options.items():
+        if name in ("backend", "model", "tools") or value is None:
+            continue
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        parts.append(f"{names.get(name, name.replace('_', ' '))} {value}")
+    return " · ".join(parts)
+
+
+def decimal(value: float | None, places: int) -> str | None:
+    """``value`` rounded to ``places`` decimals, written without float noise or exponent (``0.00028``)."""
+    if value is None:
+        return None
+    text = f"{round(value, places):.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 

@@ -77,6 +77,8 @@ class ColumnState:
     """The assistant message to continue the conversation with (None if nothing arrived)."""
     request_report: dict[str, Any] | None = None
     """What the provider received (``RequestReport.to_dict()``): endpoint, model id, option fates."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The options the user set for this column (temperature, max_tokens, thinking), shown on its card."""
 
     @property
     def finished(self) -> bool:
@@ -154,7 +156,7 @@ class CompareRun:
         self.concurrency = concurrency
         self.requests = requests
         self.meta = meta or {}
-        self.states = [ColumnState(r.backend, r.model) for r in requests]
+        self.states = [ColumnState(r.backend, r.model, params={k: v for k, v in r.options.items() if k != "tools"}) for r in requests]
         self.recorder = recorder
         self.history_error: str | None = None
         self._loop = loop

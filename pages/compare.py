@@ -8,8 +8,18 @@ from typing import Any
 import streamlit as st
 
 from app.bootstrap import AppContext, context
-from app.catalog import ModelOption, model_options
-from app.conversation import EXAMPLE_TOOLS, ColumnParams, Conversation, Turn, from_history, image_count, parse_tools, user_message
+from app.catalog import ModelOption, availability, initial_selection, model_options
+from app.conversation import (
+    EXAMPLE_TOOLS,
+    ColumnParams,
+    Conversation,
+    Turn,
+    from_history,
+    image_count,
+    parse_tools,
+    typed_tool_results,
+    user_message,
+)
 from app.runner import CompareRun
 from app.scrub import scrubbed_column, scrubbed_messages
 from app.ui import history_notice, judge
@@ -17,7 +27,7 @@ from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem
 from app.ui.diff import render_diff_picker
 
-MIN_MODELS, MAX_MODELS = 2, 6
+MIN_MODELS, MAX_MODELS = 1, 6
 LIVE_REFRESH = 0.3  # seconds between redraws while streams run
 
 ctx: AppContext = context()
@@ -66,18 +76,13 @@ def _restore(run_id: str) -> None:
         state[_param_key("thinking", ref)] = p.thinking
 
 
-def _fewest(conversation: Conversation | None, refs: list[str]) -> int:
-    """A follow-up may go to one model (continuing with a winner); a new comparison needs two."""
-    return 1 if conversation is not None and conversation.turns and conversation.refs == refs else MIN_MODELS
-
-
 def _start_turn() -> None:
     """Run button: send the prompt to every chosen model (a follow-up when a conversation is open)."""
     state.pop("compare_error", None)
     refs: list[str] = list(state.get("compare_models") or [])
     prompt: str = (state.get("prompt") or "").strip()
-    if not _fewest(state.get("conversation"), refs) <= len(refs) <= MAX_MODELS:
-        state["compare_error"] = f"Pick {MIN_MODELS} to {MAX_MODELS} models to compare."
+    if not MIN_MODELS <= len(refs) <= MAX_MODELS:
+        state["compare_error"] = f"Pick {MIN_MODELS} to {MAX_MODELS} models."
         return
     if not prompt:
         state["compare_error"] = "Write a prompt first."
@@ -95,6 +100,7 @@ def _start_turn() -> None:
     if conversation.running:
         return
     conversation.system_prompt = state.get("system_prompt") or ""
+    conversation.tool_results.update(typed_tool_results(state))
     uploads = state.get(f"images-{state.get('upload_round', 0)}") or []
     message = user_message(prompt, [(f.type or "image/png", f.getvalue()) for f in uploads])
     requests = conversation.requests(message, _params(refs), tools or None)
@@ -129,9 +135,10 @@ def _new_comparison() -> None:
 restore = state.pop("restore_run", None)
 if restore:
     _restore(restore)
-if "compare_models" not in state:
-    demo_refs = [o.ref for o in options if o.demo][:3]
-    state["compare_models"] = demo_refs if len(demo_refs) >= MIN_MODELS else [o.ref for o in options if o.configured][:MIN_MODELS]
+selection = initial_selection(options, state.get("compare_models"), had_real=state.get("compare_had_real", False))
+if selection is not None and not (state.get("conversation") and state["conversation"].running):
+    state["compare_models"] = selection
+state["compare_had_real"] = any(not o.demo for o in options)
 state.setdefault("tools_json", json.dumps(EXAMPLE_TOOLS, indent=2))
 
 conversation: Conversation | None = state.get("conversation")
@@ -171,12 +178,17 @@ with st.container(border=True, key="compare-setup"):
             placeholder=f"Choose {MIN_MODELS}–{MAX_MODELS} models",
             help="Models from your settings and the built-in catalogue that have an endpoint. Demo models run offline.",
         )
+        st.caption(availability(options))
     refs: list[str] = list(state["compare_models"])
     if locked:
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
     with st.expander("System prompt, tools and images", icon=":material/tune:"):
         st.text_area("System prompt", key="system_prompt", height=80, placeholder="You are a helpful assistant.")
-        st.toggle("Offer tools to the models", key="tools_on", help="OpenAI-format tool definitions; tool calls are shown, not executed.")
+        st.toggle(
+            "Offer tools to the models",
+            key="tools_on",
+            help="OpenAI-format tool definitions. Tool calls are shown, never executed: type a result under a call to send it with the follow-up.",
+        )
         if state.get("tools_on"):
             st.text_area("Tools (JSON)", key="tools_json", height=180)
         st.file_uploader(
@@ -190,7 +202,12 @@ with st.container(border=True, key="compare-setup"):
         with st.container(horizontal=True, gap="small"):
             for ref in refs:
                 option = by_ref.get(ref)
-                with st.popover(option.name if option else ref, icon=":material/settings:"):
+                custom = (
+                    ColumnParams(**{k: state.get(_param_key(k, ref)) for k in ("temperature", "max_tokens")}).options()
+                    or (state.get(_param_key("thinking", ref)) or "auto") != "auto"
+                )
+                name = option.name if option else ref
+                with st.popover(f"{name} · custom" if custom else name, icon=":material/tune:" if custom else ":material/settings:"):
                     st.number_input(
                         "Temperature",
                         min_value=0.0,
@@ -220,7 +237,8 @@ with st.container(border=True, key="compare-setup"):
         "Prompt",
         key="prompt",
         height=110,
-        placeholder="Ask something… e.g. Explain retrieval-augmented generation in three sentences.",
+        placeholder="Ask something… e.g. Explain retrieval-augmented generation in three sentences. (Ctrl/⌘+Enter runs)",
+        help="Ctrl+Enter (⌘+Enter on a Mac) runs, or sends the follow-up.",
     )
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         st.button(
@@ -228,13 +246,13 @@ with st.container(border=True, key="compare-setup"):
             type="primary",
             icon=":material/play_arrow:",
             on_click=_start_turn,
-            disabled=running or len(refs) < _fewest(conversation, refs),
+            disabled=running or len(refs) < MIN_MODELS,
             key="run-button",
         )
         st.button("Stop", icon=":material/stop:", on_click=_stop, disabled=not running, key="stop-button")
         st.button("New comparison", icon=":material/add:", on_click=_new_comparison, disabled=running or not locked, key="new-button")
-        if len(refs) < _fewest(conversation, refs):
-            st.caption(f"Pick at least {MIN_MODELS} models.")
+        if len(refs) < MIN_MODELS:
+            st.caption("Pick a model (or up to six, to compare them).")
         elif conversation and conversation.turns:
             st.caption(f"Turn {len(conversation.turns)} · run `{conversation.turns[-1].run.id[:8]}`")
 
@@ -264,6 +282,7 @@ def _show_results(conversation: Conversation) -> None:
                 demo=bool(option and option.demo),
                 earlier=scrubbed_messages(view.earlier, ctx.settings.scrub),
                 blind=view.blind,
+                tool_results=not conversation.running,
             )
     judge.rate_columns(ctx, run, shown, columns)
     if run.finished:

@@ -37,6 +37,11 @@ def _models(url: str, version: tuple[Any, ...]) -> list[str]:
     return usage.model_names(store.engine)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _demo_share(url: str, version: tuple[Any, ...]) -> tuple[int, int]:
+    return usage.simulated_calls(store.engine)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _usage(url: str, version: tuple[Any, ...], window: UsageWindow) -> data.Usage:
     return data.load(store.engine, window)
@@ -47,6 +52,26 @@ span = _span(store.url, version, offset)
 if span is None:
     st.info("Nothing to show yet: run a comparison on **Compare** and come back.", icon=":material/monitoring:")
     st.stop()
+
+simulated_calls, all_calls = _demo_share(store.url, version)
+include_demo = True
+if simulated_calls:
+    demo_only = simulated_calls == all_calls
+    include_demo = st.toggle(
+        "Include demo models (simulated costs)",
+        value=demo_only,
+        key=f"dashboard_include_demo::{'demo-only' if demo_only else 'mixed'}",  # the default changes once real runs exist
+        help="Calls to the built-in demo models cost nothing: their costs are made up. Left out by default once you have real runs.",
+    )
+    if not include_demo:
+        st.caption(f"{simulated_calls:,} demo call(s) left out.")
+    else:
+        st.caption(
+            f":violet-badge[:material/science: simulated] {simulated_calls:,} call(s) to demo models are included: their costs are made up."
+        )
+    if demo_only and not include_demo:
+        st.info("Only demo calls so far: turn on *Include demo models* to see them.", icon=":material/monitoring:")
+        st.stop()
 
 first_day, last_day = span
 today = date.today()
@@ -60,7 +85,9 @@ with st.container(border=True, key="dashboard-filters"):
     )
     models = c2.multiselect("Models", _models(store.url, version), key="dashboard_models", placeholder="All models")
 picked = list(days) if isinstance(days, (list, tuple)) else [days]
-window = UsageWindow(picked[0] if picked else None, picked[-1] if picked else None, tuple(sorted(models)), offset)
+window = UsageWindow(
+    picked[0] if picked else None, picked[-1] if picked else None, tuple(sorted(models)), offset, exclude_simulated=not include_demo
+)
 numbers = _usage(store.url, version, window)
 if numbers.empty:
     st.info("No calls in this range.")
@@ -71,7 +98,7 @@ with st.container(horizontal=True, gap="small", key="dashboard-kpis"):
     st.metric("Runs", f"{k['runs']:,}", border=True)
     st.metric("Model calls", f"{k['calls']:,}", border=True)
     st.metric("Tokens", fmt.tokens(k["tokens"]), border=True)
-    st.metric("Cost", fmt.cost(k["cost"]), border=True)
+    st.metric("Cost (incl. simulated)" if include_demo and simulated_calls else "Cost", fmt.cost(k["cost"]), border=True)
     st.metric("Median TTFT", fmt.seconds(k["median_ttft"]), border=True)
     st.metric("Error rate", "–" if k["error_rate"] is None else f"{k['error_rate']:.0%}", border=True)
 
@@ -83,7 +110,9 @@ with left:
     st.altair_chart(charts.per_day(daily, "tokens", "Tokens"), width="stretch")
 with right:
     st.markdown("**Cost per day**")
-    st.altair_chart(charts.per_day(daily, "cost_usd", "Cost (USD)", fmt="$,.4~f"), width="stretch")
+    st.altair_chart(
+        charts.per_day(daily, "cost_usd", "Cost (USD)", fmt=charts.cost_format(daily.groupby("day")["cost_usd"].sum())), width="stretch"
+    )
 
 st.subheader("Breakdown", anchor=False, divider="gray")
 label = st.radio("Group by", list(data.DIMENSIONS), horizontal=True, key="dashboard_dimension")

@@ -14,12 +14,13 @@ import streamlit as st
 
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
+from app.catalog import model_options
 from app.connection_test import check_endpoint
 from app.scrub import Scrubber
 from app.settings_draft import best_slot, merge_import, models_using, parse_import, ref_id, rename_endpoint_refs
 from app.settings_file import mask_secret, redact, secret_values, validate
 from app.ui.common import header, md_escape
-from app.ui.settings_forms import Slots, endpoint_form, model_form
+from app.ui.settings_forms import Slots, endpoint_form, model_form, shown_endpoint
 from vv_llm.errors import SettingsError
 from vv_llm.settings import settings as engine_settings
 from vv_llm.types import BackendType
@@ -167,10 +168,11 @@ header(
     "Endpoints & models",
     f"Where requests go and which models exist — checked by vv-llm's own settings rules and saved to `{fmt.home_relative(ctx.settings.path)}` (owner-only, 0600).",
 )
-if ctx.demo_active:
+if ctx.demo_only:
     st.info(
         "**Demo mode is on**: the demo models are not part of your settings and are not shown here. "
-        "Add an endpoint with a key (e.g. *Add endpoint → openai*), save, and your real models replace them.",
+        "Add an endpoint with a key (e.g. *Add endpoint → openai*), save, and your real models appear on Compare "
+        "(the demo models stay selectable next to them, labelled *demo*).",
         icon=":material/science:",
     )
 if ctx.settings.loaded.problem:
@@ -193,7 +195,21 @@ endpoints_tab, models_tab, io_tab = st.tabs(
 
 with endpoints_tab:
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
-        provider = st.selectbox("Provider", ["custom", *BACKENDS], index=1, key="add-endpoint-provider", width=260)
+        provider = st.selectbox(
+            "Provider",
+            ["custom", *BACKENDS],
+            index=1,
+            key="add-endpoint-provider",
+            width=260,
+            help=(
+                "**openai**, **anthropic**, **deepseek**, …: that provider's own API — every model of its built-in "
+                "catalogue can use the endpoint (base URL optional).  \n"
+                "**local**: any OpenAI-compatible server you run (vLLM, Ollama, llama.cpp, LM Studio, "
+                "`python -m vv_llm.testing`); give its base URL, usually ending in `/v1`.  \n"
+                "**custom**: an endpoint not tied to a backend yet (e.g. a proxy); choose which backends use it "
+                "on *Backends & models*."
+            ),
+        )
         st.button("Add endpoint", icon=":material/add:", on_click=lambda: _add_endpoint(state["add-endpoint-provider"]), key="add-endpoint")
     if not draft["endpoints"]:
         st.caption("No endpoints yet. Pick a provider and **Add endpoint**, paste its key, then **Save**.")
@@ -204,12 +220,19 @@ with endpoints_tab:
         if not choices:
             guess = next((b for b in BACKENDS if endpoint_id.startswith(b)), "openai")
             choices = {f"{b} · default model": (b, None) for b in [guess, *[x for x in BACKENDS if x != guess]]}
-        host = urlsplit(str(endpoint.get("api_base") or "")).netloc or "default URL"
-        key_label = f"key {mask_secret(endpoint.get('api_key'))}" if endpoint.get("api_key") else "no key"
-        label = f"**{md_escape(endpoint_id or '(no id)')}** · {md_escape(host)} · {key_label}"
+        shown = shown_endpoint(endpoint, _keys(f"v{version}-ep-{uid}"))
+        host = urlsplit(str(shown.get("api_base") or "")).netloc or "default URL"
+        key_label = f"key {mask_secret(shown.get('api_key'))}" if shown.get("api_key") else "no key"
+        label = f"**{md_escape(str(shown.get('id') or '(no id)'))}** · {md_escape(host)} · {key_label}"
         with st.expander(label, expanded=not endpoint.get("api_key"), key=f"v{version}-ep-{uid}-box"):
             new, test_choice = endpoint_form(
-                endpoint, i, _keys(f"v{version}-ep-{uid}"), slots, list(choices), partial(_delete_endpoint, uid)
+                endpoint,
+                i,
+                _keys(f"v{version}-ep-{uid}"),
+                slots,
+                list(choices),
+                partial(_delete_endpoint, uid),
+                backends=[b for b, _ in choices.values()][: len(users) or 1],
             )
         new_id = str(new.get("id") or "")
         if endpoint_id and new_id and new_id != endpoint_id:
@@ -341,7 +364,8 @@ for i, (backend_name, model_name) in tests:
             icon=":material/check_circle:",
         )
     else:
-        slot.error(md_escape(secrets(result.message) or ""), icon=":material/error:")
+        hint = f"\n\n:material/lightbulb: {result.hint}" if result.hint else ""
+        slot.error(md_escape(secrets(result.message) or "") + hint, icon=":material/error:")
 
 if save_clicked:
     if errors:
@@ -361,8 +385,11 @@ elif errors:
 elif draft != state["draft_base"]:
     status_slot.warning("You have unsaved changes.", icon=":material/edit:")
 elif ctx.settings.loaded.exists:
+    usable = [o for o in model_options(ctx.settings.demo_endpoint_ids) if not o.demo]
+    listed = sum(1 for o in usable if o.configured)
     status_slot.success(
-        f"Saved settings · {len(draft['endpoints'])} endpoint(s) · {sum(len(b.get('models') or {}) for b in draft['backends'].values())} model(s)",
+        f"Saved settings · {len(draft['endpoints'])} endpoint(s) · {len(usable)} model(s) usable on Compare "
+        f"({listed} listed here, {len(usable) - listed} from the built-in catalogue)",
         icon=":material/check_circle:",
     )
 else:

@@ -11,10 +11,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app import formatting as fmt
+from app.conversation import message_text
 from app.history.store import ResultView, RunView
 
 EXPORT_FORMAT = "vv-llm-history"
 EXPORT_VERSION = 1
+COST_DECIMALS = 8
+"""USD costs are exported to 8 decimals (a millionth of a cent): no float noise such as 0.00028000000000000003."""
 CSV_COLUMNS = [
     "run_id",
     "created_at",
@@ -83,7 +86,7 @@ def run_to_dict(view: RunView) -> dict[str, Any]:
                 "tool_calls": r.tool_calls,
                 "usage": _usage(r),
                 "usage_estimated": r.result.usage_estimated,
-                "cost_usd": r.result.cost_usd,
+                "cost_usd": None if r.result.cost_usd is None else round(r.result.cost_usd, COST_DECIMALS),
                 "ttft_s": r.result.ttft_s,
                 "total_s": r.result.total_s,
                 "error": {"type": r.result.error_type, "message": r.result.error_message} if r.result.error_type else None,
@@ -124,6 +127,24 @@ def _metrics_line(r: ResultView) -> str:
     return " · ".join(parts)
 
 
+def _earlier_turns(r: ResultView) -> list[str]:
+    """A follow-up's earlier turns in this column (everything before its last user message)."""
+    messages = [m for m in r.messages if m.get("role") != "system"]
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    out: list[str] = []
+    for message in messages[:last_user]:
+        role = message.get("role")
+        if role == "tool":
+            out += [f"*Tool result* (`{message.get('tool_call_id') or ''}`)", "", _quote(message_text(message)), ""]
+        elif role == "user":
+            out += ["*You*", "", _quote(message_text(message)), ""]
+        elif role == "assistant":
+            calls = [c.get("function", {}).get("name", "?") for c in message.get("tool_calls") or []]
+            text = message_text(message) or ("(called " + ", ".join(calls) + ")" if calls else "")
+            out += [f"*{r.result.model}*", "", _quote(text), ""]
+    return ["**Earlier in this conversation**", "", *out] if out else []
+
+
 def to_markdown(runs: Sequence[RunView]) -> str:
     out = [f"# vv-llm history export ({len(runs)} run{'s' if len(runs) != 1 else ''})", ""]
     for view in runs:
@@ -132,12 +153,15 @@ def to_markdown(runs: Sequence[RunView]) -> str:
         if run.system_prompt:
             out += ["**System prompt**", "", _quote(run.system_prompt), ""]
         images = f" (+{run.image_count} image{'s' if run.image_count != 1 else ''})" if run.image_count else ""
+        tools = [t.get("function", {}).get("name", "?") for t in view.parameters.get("tools") or [] if isinstance(t, dict)]
+        if tools:
+            out += [f"**Tools offered** (not executed by the playground): {', '.join(f'`{t}`' for t in tools)}", ""]
         if view.matrix is not None:
             out += _matrix_markdown(view)
             continue
         out += [f"**Prompt**{images}", "", _quote(run.user_prompt), ""]
         for i, r in enumerate(view.results, 1):
-            out += [f"### {i}. {_result_markdown_title(r)}", "", *_result_markdown(r)]
+            out += [f"### {i}. {_result_markdown_title(r)}", "", *_result_markdown(r, earlier=True)]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -147,9 +171,15 @@ def _result_markdown_title(r: ResultView) -> str:
     return f"{res.model} ({res.backend}) — {res.status}{partial}"
 
 
-def _result_markdown(r: ResultView) -> list[str]:
+def _result_markdown(r: ResultView, *, earlier: bool = False) -> list[str]:
+    """One answer: metrics, the parameters used, (``earlier``: a follow-up's earlier turns), error, reasoning, tool calls, text."""
     res = r.result
     out = [_metrics_line(r), ""]
+    used = fmt.params(r.parameters)
+    if used:
+        out += [f"Parameters: {used}", ""]
+    if earlier:
+        out += _earlier_turns(r)
     if res.error_type:
         out += [f"**Error** `{res.error_type}`: {res.error_message or ''}", ""]
     if res.reasoning:
@@ -203,14 +233,14 @@ def _csv_rows(runs: Sequence[RunView]) -> list[dict[str, Any]]:
                     "endpoint_id": res.endpoint_id or "",
                     "status": res.status,
                     "finish_reason": res.finish_reason or "",
-                    "ttft_s": res.ttft_s,
-                    "total_s": res.total_s,
+                    "ttft_s": fmt.decimal(res.ttft_s, 3),
+                    "total_s": fmt.decimal(res.total_s, 3),
                     "prompt_tokens": res.prompt_tokens,
                     "completion_tokens": res.completion_tokens,
                     "cached_tokens": res.cached_tokens,
                     "reasoning_tokens": res.reasoning_tokens,
                     "usage_estimated": res.usage_estimated,
-                    "cost_usd": res.cost_usd,
+                    "cost_usd": fmt.decimal(res.cost_usd, COST_DECIMALS),
                     "error_type": res.error_type or "",
                     "error_message": res.error_message or "",
                     "content": res.content,

@@ -18,13 +18,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, case, exists, func, or_, select
+from sqlalchemy import String, and_, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.history.models import Run, RunResult
+from vv_llm.testing.demo import DEMO_ANTHROPIC_ENDPOINT_ID, DEMO_ENDPOINT_ID
 
 FAILED = ("error", "partial")
 """Statuses that count as errors (a stopped stream was the user's choice)."""
@@ -74,6 +75,8 @@ class UsageWindow:
     models: tuple[str, ...] = ()
     offset_minutes: int = 0
     """The local UTC offset the days are in."""
+    exclude_simulated: bool = False
+    """Leave out calls answered by the built-in demo models (their costs are made up)."""
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The window as aware UTC timestamps, end exclusive."""
@@ -94,7 +97,32 @@ class UsageWindow:
             # through the window's runs (a date range) instead of walking every result of the
             # model over the whole history (SQLite has no statistics to know better).
             clauses.append(func.coalesce(_results.c.model, "").in_(list(self.models)))
+        if self.exclude_simulated:
+            clauses.append(~_simulated())
         return clauses
+
+
+SIMULATED_ENDPOINTS = (DEMO_ENDPOINT_ID, DEMO_ANTHROPIC_ENDPOINT_ID)
+"""Calls through these endpoints were answered by the built-in demo models: their costs are made up."""
+
+
+def _simulated() -> ColumnElement[bool]:
+    """A call the demo models answered: through a demo endpoint, or (failed before any endpoint
+    answered) a ``demo-`` model on a demo backend."""
+    nameless = and_(
+        _results.c.endpoint_id.is_(None),
+        _results.c.backend.in_(["local", "anthropic"]),
+        _results.c.model.startswith("demo-", autoescape=True),
+    )
+    return or_(_results.c.endpoint_id.in_(SIMULATED_ENDPOINTS), nameless)
+
+
+def simulated_calls(engine: Engine) -> tuple[int, int]:
+    """How many calls in the whole history the demo models answered, and how many calls there are."""
+    query = select(func.count(), func.coalesce(func.sum(case((_simulated(), 1), else_=0)), 0)).select_from(_results)
+    with engine.connect() as conn:
+        total, simulated = conn.execute(query).one()
+    return int(simulated), int(total)
 
 
 def _failed() -> ColumnElement[int]:

@@ -23,11 +23,32 @@ def header(title: str, caption: str) -> None:
 
 
 def demo_notice(ctx: AppContext) -> None:
-    if ctx.demo_active:
+    """The demo banner, saying why only demo models can run (or that demo models sit next to real ones)."""
+    if not ctx.demo_active:
+        return
+    loaded = ctx.settings.loaded
+    if ctx.settings.has_real_endpoint:
+        st.caption(
+            ":violet-badge[:material/science: demo] models are offline simulators built into vv-llm, listed after your "
+            "real models: no network, and their costs are simulated (the Usage page can leave them out)."
+        )
+    elif loaded.problem or loaded.errors:
+        st.info(
+            "**Demo mode** — your settings file has problems (see above), so only the models marked **demo** can run: "
+            "offline simulators built into vv-llm (no network, simulated costs). Fix the settings on **Endpoints & models**.",
+            icon=":material/science:",
+        )
+    elif loaded.data.get("endpoints"):
+        st.info(
+            "**Demo mode** — none of your endpoints has an API key yet, so only the models marked **demo** can run: "
+            "offline simulators built into vv-llm (no network, simulated costs). Add a key on **Endpoints & models**.",
+            icon=":material/science:",
+        )
+    else:
         st.info(
             "**Demo mode** — no API key is configured yet, so the models marked **demo** are offline "
-            "simulators built into vv-llm (no network, no cost). Add a key on **Endpoints & models** "
-            "and your real models appear.",
+            "simulators built into vv-llm (no network, simulated costs). Add a key on **Endpoints & models** "
+            "and your real models appear next to them.",
             icon=":material/science:",
         )
 

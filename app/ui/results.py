@@ -12,8 +12,9 @@ from typing import Any, Literal
 import streamlit as st
 
 from app import formatting as fmt
-from app.conversation import message_text
+from app.conversation import message_text, tool_result_key
 from app.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
+from app.ui.browser import copy_button
 from app.ui.common import md_escape
 from app.ui.request_report import request_report_popover
 
@@ -34,8 +35,11 @@ def status_look(status: str) -> tuple[str, BadgeColor, str]:
     return STATUS.get(status) or (status, "gray", ":material/help:")
 
 
-def metrics_markdown(state: ColumnState) -> str:
-    """Badges: timing on the first line, tokens and cost on the second (numbers only, no model text)."""
+def metrics_markdown(state: ColumnState, *, simulated: bool = False) -> str:
+    """Badges: timing on the first line, tokens and cost on the second (numbers only, no model text).
+
+    ``simulated``: a demo model's made-up cost, labelled so.
+    """
     usage = state.usage or {}
     if state.finished:
         speed = [fmt.rate(state.tokens_per_second)] if state.tokens_per_second is not None else []
@@ -49,7 +53,8 @@ def metrics_markdown(state: ColumnState) -> str:
         f"cached {fmt.tokens(usage.get('cached_tokens'))}",
     ]
     line1 = " ".join(f":gray-badge[{t}]" for t in timing)
-    line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + f" :green-badge[{about}{fmt.cost(state.cost)}]"
+    cost = f":violet-badge[{about}{fmt.cost(state.cost)} simulated]" if simulated else f":green-badge[{about}{fmt.cost(state.cost)}]"
+    line2 = " ".join(f":blue-badge[{t}]" for t in tokens) + " " + cost
     if state.cost_source:
         line2 += f" :gray[prices: {md_escape(state.cost_source)}]"
     if state.usage_estimated:
@@ -57,7 +62,11 @@ def metrics_markdown(state: ColumnState) -> str:
     return line1.replace("$", r"\$") + "  \n" + line2.replace("$", r"\$")
 
 
-def _tool_calls(calls: list[dict[str, Any]]) -> None:
+def _tool_calls(calls: list[dict[str, Any]], column: int, answerable: bool) -> None:
+    st.caption(
+        ":material/info: Not executed — the playground shows tool calls but never runs them."
+        + (" Type a result below to send with your follow-up; left empty, the model is told none is available." if answerable else "")
+    )
     for call in calls:
         function = call.get("function") or {}
         st.markdown(f":material/build: Tool call **{md_escape(str(function.get('name') or '?'))}**")
@@ -67,6 +76,13 @@ def _tool_calls(calls: list[dict[str, Any]]) -> None:
         except ValueError:
             pass
         st.code(arguments or "{}", language="json", wrap_lines=True)
+        if answerable and call.get("id"):
+            st.text_area(
+                f"Result of {function.get('name') or 'the tool'} (sent with the follow-up)",
+                key=tool_result_key(column, str(call["id"])),
+                height=68,
+                placeholder='e.g. {"temperature_c": 18, "sky": "clear"}',
+            )
 
 
 def _earlier(messages: list[dict[str, Any]]) -> None:
@@ -88,10 +104,13 @@ def render_column(
     earlier: list[dict[str, Any]] | None = None,
     key_prefix: str = "result",
     blind: bool = False,
+    tool_results: bool = False,
 ) -> None:
     """Draw one column's card (``st-key-{key_prefix}-{index}`` is its stable CSS handle).
 
-    ``blind``: a blind-mode card (``state`` already masked): no backend or demo badge, no metrics."""
+    ``blind``: a blind-mode card (``state`` already masked): no backend or demo badge, no metrics.
+    ``tool_results``: offer a box per tool call for the result to send with the follow-up.
+    """
     label, color, icon = status_look(state.status)
     with st.container(border=True, key=f"{key_prefix}-{index}"):
         st.markdown(f"### {md_escape(state.model)}")
@@ -101,8 +120,12 @@ def render_column(
                 st.badge(state.backend, color="gray")
             if demo and not blind:
                 st.badge("demo", color="violet", icon=":material/science:")
+            if state.params:
+                st.badge("custom parameters", color="blue", icon=":material/tune:")
+        if state.params:
+            st.caption(f"Parameters: {md_escape(fmt.params(state.params))}")
         if not blind:
-            st.markdown(metrics_markdown(state))
+            st.markdown(metrics_markdown(state, simulated=demo))
         if earlier:
             _earlier(earlier)
         if state.reasoning:
@@ -113,8 +136,10 @@ def render_column(
             st.markdown(state.content + cursor)
         elif state.status in (WAITING, STREAMING):
             st.caption("Waiting for the first token…" if state.status == WAITING else "Thinking…")
+        if state.content and state.finished:
+            copy_button(state.content, "Copy answer", title="Copy the whole answer as Markdown")
         if state.tool_calls:
-            _tool_calls(state.tool_calls)
+            _tool_calls(state.tool_calls, index, tool_results and state.status == DONE)
         if state.status == ERROR:
             st.error(f"**{md_escape(state.error_type or 'Error')}** — {md_escape(state.error_message or '')}", icon=":material/error:")
         elif state.status == PARTIAL:

@@ -7,12 +7,13 @@ Each widget's value is written back into the draft dict as the script runs; each
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app.connection_test import base_url_hint
 from app.settings_draft import ref_id
 from app.settings_file import mask_secret
 
@@ -21,6 +22,11 @@ KINDS = {"standard": "Standard (provider API)", "azure": "Azure OpenAI", "vertex
 VERTEX_FIELDS = ("project_id", "service_account_file", "service_account_info")
 BEDROCK_FIELDS = ("access_key_id", "secret_access_key", "session_token", "profile")
 TRI_STATE = ["default", "yes", "no"]
+BASE_URL_HELP = (
+    "Empty = the backend's default (e.g. `https://api.openai.com/v1`). OpenAI-compatible servers need the "
+    "version path: `http://localhost:11434/v1` (Ollama), `http://localhost:8000/v1` (vLLM, `python -m vv_llm.testing`). "
+    "Anthropic takes the host only: `https://api.anthropic.com`."
+)
 
 
 def _put(target: dict[str, Any], field: str, value: Any) -> None:
@@ -46,23 +52,67 @@ def _kind(endpoint: dict[str, Any]) -> str:
 
 
 def _secret_input(label: str, current: str | None, key: str, help: str | None = None) -> str | None:
-    """A password field that never shows the saved value: empty keeps it, typing replaces it."""
+    """A password field that never shows the stored value: empty keeps it, typing replaces it.
+
+    ``current`` is the value the editor held when the field was first drawn (remembered under
+    ``{key}::held``), so a typed key that already went into the draft is not mistaken for the
+    stored one: clearing the field brings the stored value back, as its placeholder says.
+
+    The typed value reaches Python after a short typing pause (``live``), not only on Enter or
+    on leaving the field: Streamlit's password field does not commit when Tab moves the focus to
+    its own *Show password* toggle, which left a new key visible in the browser while *Test
+    connection* and *Save* used the old one (the page script ``app/ui/browser.py`` also commits
+    on Tab at once).
+    """
+    held_key = f"{key}::held"
+    if held_key not in st.session_state:
+        st.session_state[held_key] = current
+    held: str | None = st.session_state[held_key]
     typed = st.text_input(
         label,
         type="password",
         key=key,
         value="",
-        placeholder=f"saved: {mask_secret(current)} — type to replace" if current else "not set",
+        placeholder=f"saved: {mask_secret(held)} — type to replace" if held else "not set",
         help=help,
         autocomplete="off",
+        live=True,
     )
-    return typed or current
+    if typed and typed != held:
+        st.caption(
+            f":orange[:material/edit: {label} changed to {mask_secret(typed)} — not saved yet.] "
+            "*Test connection* uses it; **Save** keeps it."
+        )
+    return typed or held
+
+
+def shown_endpoint(endpoint: dict[str, Any], key: Callable[[str], str]) -> dict[str, Any]:
+    """The endpoint as its form currently shows it (what the user typed, before this run draws it).
+
+    For the endpoint's header, drawn before the form: without this it lagged one step behind.
+    """
+    state = st.session_state
+    shown = dict(endpoint)
+    for field in ("id", "api_base"):
+        if key(field) in state:
+            shown[field] = state[key(field)]
+    held = state.get(f"{key('api_key')}::held", endpoint.get("api_key"))
+    typed = state.get(key("api_key"))
+    shown["api_key"] = None if state.get(key("remove_key")) else (typed or held)
+    return shown
 
 
 def endpoint_form(
-    endpoint: dict[str, Any], index: int, key: Callable[[str], str], slots: Slots, test_choices: list[str], on_delete: Callable[[], None]
+    endpoint: dict[str, Any],
+    index: int,
+    key: Callable[[str], str],
+    slots: Slots,
+    test_choices: list[str],
+    on_delete: Callable[[], None],
+    *,
+    backends: Sequence[str] = (),
 ) -> tuple[dict[str, Any], str | None]:
-    """Draw one endpoint; returns ``(new endpoint dict, the test choice if Test was clicked)``."""
+    """Draw one endpoint (used by ``backends``); returns ``(new endpoint dict, the test choice if Test was clicked)``."""
     path = f"endpoints[{index}]"
     new = dict(endpoint)
     _slot(slots, path)
@@ -96,13 +146,17 @@ def endpoint_form(
                 value=str(endpoint.get("api_base") or ""),
                 key=key("api_base"),
                 placeholder="https://<resource>.openai.azure.com" if kind == "azure" else "empty = the backend's default URL",
+                help=BASE_URL_HELP,
             ),
         )
+        hint = base_url_hint(new.get("api_base"), backends, kind=kind)
+        if hint:
+            st.caption(f":orange[:material/warning: {hint}]")
         _slot(slots, f"{path}.api_base")
     with c2:
         current_key = endpoint.get("api_key") if isinstance(endpoint.get("api_key"), str) else None
         _put(new, "api_key", _secret_input("API key", current_key, key("api_key")))
-        if current_key and st.checkbox("Remove the saved key", key=key("remove_key")):
+        if st.session_state.get(f"{key('api_key')}::held") and st.checkbox("Remove the saved key", key=key("remove_key")):
             new.pop("api_key", None)
         _slot(slots, f"{path}.api_key")
 

@@ -34,3 +34,11 @@ def page_factory(browser: Any) -> Iterator[Any]:
     yield new_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> None:
+    """``expect`` waits up to 20 s (not 5): a first page load on a busy 2-core machine can take longer."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)

@@ -106,3 +106,22 @@ async def test_three_demo_models_stream_concurrently_on_one_loop(demo: Any) -> N
         "demo-thinker",
         "demo-tools",
     ]
+
+
+def test_the_demo_server_keeps_only_a_bounded_window_of_requests() -> None:
+    from vv_llm.testing.demo import REQUEST_LOG_SIZE
+
+    with DemoBackend(pace=0.0) as backend:
+        settings = Settings()
+        settings.load(backend.settings_dict())
+        client = create_chat_client("local", "demo-fast", settings=settings)
+        for i in range(REQUEST_LOG_SIZE + 15):
+            client.create_completion([{"role": "user", "content": f"question {i}"}])
+        assert len(backend.server.requests) == REQUEST_LOG_SIZE
+        assert backend.server.requests[-1].json["messages"][-1]["content"] == f"question {REQUEST_LOG_SIZE + 14}"
+
+
+def test_the_demo_stops_at_max_tokens_like_a_real_model(demo: Any) -> None:
+    _, settings = demo
+    reply = _stream(settings, "local", "demo-fast", [{"role": "user", "content": "Explain RAG in detail"}], max_tokens=16)
+    assert reply.usage.completion_tokens <= 16 and reply.finish_reason == "length"

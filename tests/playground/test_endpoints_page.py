@@ -52,7 +52,7 @@ def test_an_invalid_edit_leaves_the_saved_file_untouched(app: Any, data_dir: Pat
     assert path.read_bytes() == before
 
 
-def test_saving_writes_0600_atomically_and_real_models_replace_the_demo(app: Any, data_dir: Path) -> None:
+def test_saving_writes_0600_atomically_and_real_models_come_before_the_demo(app: Any, data_dir: Path) -> None:
     at = _add_endpoint(_open(app))
     at.text_input(key=_field(at, 0, "api_key")).set_value(KEY)
     at.number_input(key=_field(at, 0, "rpm")).set_value(60)
@@ -72,7 +72,9 @@ def test_saving_writes_0600_atomically_and_real_models_replace_the_demo(app: Any
     at.switch_page("../pages/compare.py").run()
     choices = at.multiselect(key="compare_models").options
     assert any("gpt" in c and "openai" in c for c in choices)
-    assert not any("demo" in c for c in choices), "demo models go away once a key is configured"
+    assert choices.index(next(c for c in choices if "openai" in c)) < choices.index(next(c for c in choices if "demo" in c)), (
+        "real models come first; the demo ones stay selectable after them"
+    )
 
 
 def test_import_keeps_saved_keys_and_export_leaves_them_out(app: Any, data_dir: Path) -> None:

@@ -11,6 +11,7 @@ connection part-way (to show partial output)::
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -24,6 +25,8 @@ DEMO_ENDPOINT_ID = "vv-llm-demo"
 DEMO_ANTHROPIC_ENDPOINT_ID = "vv-llm-demo-anthropic"
 DEMO_API_KEY = "demo-no-key-needed"
 """Not a secret: the demo server accepts any key."""
+REQUEST_LOG_SIZE = 50
+"""The demo server keeps only its latest requests (it runs as long as the playground does)."""
 DEMO_PRICES = {"input": 0.5, "cached_input": 0.05, "output": 1.5}
 """Made-up prices (USD per 1M tokens) so the playground has costs to show."""
 
@@ -153,17 +156,23 @@ def _tool_arguments(info: RequestInfo) -> tuple[str, dict[str, Any]]:
     return "web_search", {"query": prompt}
 
 
-def _after_tool_result(info: RequestInfo) -> bool:
-    """Whether the conversation's last message is a tool result (OpenAI or Anthropic shape)."""
+def _tool_result(info: RequestInfo) -> str | None:
+    """The latest tool result in the conversation (OpenAI or Anthropic shape), None when there is none."""
     body = info.body if isinstance(info.body, dict) else {}
-    messages = body.get("messages") or []
-    if not messages or not isinstance(messages[-1], dict):
-        return False
-    last = messages[-1]
-    if last.get("role") == "tool":
-        return True
-    content = last.get("content")
-    return isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content)
+    for message in reversed(body.get("messages") or []):
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "tool":
+            content = message.get("content")
+            return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        parts = message.get("content")
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, dict) and part.get("type") == "tool_result":
+                inner = part.get("content")
+                if isinstance(inner, list):
+                    inner = " ".join(str(p.get("text", "")) for p in inner if isinstance(p, dict))
+                return str(inner or "")
+    return None
 
 
 def _cached_tokens(info: RequestInfo) -> int:
@@ -172,6 +181,32 @@ def _cached_tokens(info: RequestInfo) -> int:
     if info.messages_text.count("\n") < 2 or not earlier.strip():
         return 0
     return (count_tokens(earlier, info.model) // 32) * 32
+
+
+def _output_limit(info: RequestInfo) -> int | None:
+    """The request's cap on output tokens (OpenAI ``max_completion_tokens`` / ``max_tokens``, Anthropic ``max_tokens``)."""
+    body = info.body if isinstance(info.body, dict) else {}
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _fit(text: str, budget: int, model: str) -> str:
+    """The longest prefix of ``text`` that counts as at most ``budget`` tokens."""
+    if budget <= 0:
+        return ""
+    if count_tokens(text, model) <= budget:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle], model) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
 
 
 class DemoResponder:
@@ -190,14 +225,26 @@ class DemoResponder:
             return echo_responder(info)
         reasoning = _reasoning(info.last_user_text) if model.reasoning else None
         tool_calls: list[ToolCallSpec] = []
-        if model.tool_call and not _after_tool_result(info):
+        result = _tool_result(info) if model.tool_call else None
+        if model.tool_call and result is None:
             name, args = _tool_arguments(info)
             content = f"To answer “{_quote(info.last_user_text, 60)}” I will call `{name}` first."
             tool_calls = [ToolCallSpec(name, args)]
         elif model.tool_call:
-            content = "Thanks for the tool result. Based on it, here is my answer: _(demo-tools is an offline demo model)_."
+            content = (
+                f"Thanks for the tool result: `{_quote(result or '', 120)}`. Based on it, here is my answer: "
+                "_(demo-tools is an offline demo model)_."
+            )
         else:
             content = _answer(model, info.last_user_text)
+        finish_reason = None
+        limit = _output_limit(info)
+        if limit is not None:  # like a real model, stop at the token limit (reasoning counts towards it)
+            fitted_reasoning = _fit(reasoning, limit, info.model) if reasoning else reasoning
+            left = limit - count_tokens(fitted_reasoning or "", info.model)
+            fitted = _fit(content, left, info.model)
+            if fitted != content or fitted_reasoning != reasoning:
+                reasoning, content, tool_calls, finish_reason = fitted_reasoning, fitted, [], "length"
         pieces = math.ceil(len(content) / model.chunk_chars) + math.ceil(len(reasoning or "") / model.chunk_chars)
         pieces += sum(1 + len(split_text(t.arguments_json(), model.chunk_chars)) for t in tool_calls)
         streaming = max(0.05, model.duration - model.first_byte_delay)
@@ -210,6 +257,7 @@ class DemoResponder:
             first_byte_delay=self.pace * (model.first_byte_delay if info.stream else model.duration),
             cached_tokens=_cached_tokens(info),
             reset_after_chunks=max(3, pieces // 2) if model.fails_midway and info.stream else None,
+            finish_reason=finish_reason,
         )
 
 
@@ -236,10 +284,12 @@ def demo_settings_dict(server: FakeLLMServer, models: tuple[DemoModel, ...] | No
 class DemoBackend:
     """A fake server answering as the demo models; ``settings_dict()`` points vv-llm at it."""
 
-    def __init__(self, *, pace: float = 1.0, models: tuple[DemoModel, ...] | None = None):
+    def __init__(self, *, pace: float = 1.0, models: tuple[DemoModel, ...] | None = None, host: str = "127.0.0.1", port: int = 0):
         self.models = available_demo_models() if models is None else models
         self.responder = DemoResponder(self.models, pace=pace)
-        self.server = FakeLLMServer(responder=self.responder)
+        self.server = FakeLLMServer(
+            host, port, responder=self.responder, models=[m.name for m in self.models], max_recorded=REQUEST_LOG_SIZE
+        )
 
     def start(self) -> DemoBackend:
         self.server.start()

@@ -52,12 +52,26 @@ def unused_port() -> int:
 class FakeLLMServer:
     """Fake provider server. ``enqueue`` scripts the next replies; otherwise ``responder`` answers."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, responder: Responder | None = None, api_keys: set[str] | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        responder: Responder | None = None,
+        api_keys: set[str] | None = None,
+        models: list[str] | None = None,
+        max_recorded: int | None = None,
+    ):
         self.host = host
         self.port = port
         self.responder: Responder = responder or echo_responder
         self.api_keys = api_keys
         """When set, requests must authenticate with one of these keys (else 401)."""
+        self.models = list(models or [])
+        """Listed by ``GET …/models`` (OpenAI's shape); any other name is answered too."""
+        self.max_recorded = max_recorded
+        """Keep only the latest this many requests in ``requests`` (None: every one, for tests;
+        a long-running server, such as the playground's demo backend, keeps a bounded window)."""
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[Reply] = collections.deque()
         self._lock = threading.Lock()
@@ -208,10 +222,30 @@ class FakeLLMServer:
         split = urlsplit(target)
         return RecordedRequest(method, split.path, dict(parse_qsl(split.query)), headers, body)
 
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+            if self.max_recorded is not None and len(self.requests) > self.max_recorded:
+                del self.requests[: len(self.requests) - self.max_recorded]
+
+    def _models_page(self, request: RecordedRequest) -> Rendered:
+        """``GET /v1/models`` as OpenAI answers it (401 without an accepted key when keys are set)."""
+        auth = request.headers.get("authorization", "")
+        key = auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        if self.api_keys is not None and key not in self.api_keys:
+            body = {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
+            return Rendered(401, {"content-type": "application/json"}, json.dumps(body).encode())
+        data = [{"id": name, "object": "model", "created": 1700000000, "owned_by": "vv-llm-testing"} for name in self.models]
+        return Rendered(200, {"content-type": "application/json"}, json.dumps({"object": "list", "data": data}).encode())
+
     async def _respond(self, request: RecordedRequest, writer: asyncio.StreamWriter) -> bool:
         protocol = next((p for p in protocols() if p.matches(request.method, request.path)), None)
+        if protocol is None and request.method == "GET" and request.path.rstrip("/").endswith("/models"):
+            self._record(request)
+            await self._write_full(writer, self._models_page(request))
+            return True
         if protocol is None:
-            self.requests.append(request)
+            self._record(request)
             await self._write_full(
                 writer,
                 Rendered(
@@ -222,7 +256,7 @@ class FakeLLMServer:
             )
             return True
         request.protocol = protocol.name
-        self.requests.append(request)
+        self._record(request)
         direct = protocol.answer(request)
         if direct is not None:  # token endpoints, bearer-token refusals: no scripted reply is used
             await self._write_full(writer, direct)
