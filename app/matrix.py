@@ -19,6 +19,7 @@ from typing import Any
 
 from app.bgloop import BackgroundLoop
 from app.catalog import parse_ref
+from app.conversation import ColumnParams
 from app.cost_guard import CostEstimate, estimate_model
 from app.prompt_sets import effective_template, render
 from app.runner import DONE, ERROR, FINISHED, PARTIAL, STOPPED, ColumnRequest, ColumnState, CompareRun, RunRecorder
@@ -67,12 +68,7 @@ class MatrixSpec:
         return [*system, {"role": "user", "content": self.prompt(row)}]
 
     def options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if self.temperature is not None:
-            options["temperature"] = float(self.temperature)
-        if self.max_tokens:
-            options["max_tokens"] = int(self.max_tokens)
-        return options
+        return ColumnParams(temperature=self.temperature, max_tokens=self.max_tokens).options()
 
     def request(self, cell: Cell) -> ColumnRequest:
         backend, model = parse_ref(self.models[cell[1]])

@@ -139,8 +139,6 @@ def test_two_processes_starting_on_a_new_database_both_open_it(history_url: str)
 
 def test_a_database_at_the_baseline_gets_the_history_indexes_and_keeps_every_row(tmp_path: Path) -> None:
     """0004_history_indexes on a database of the previous schema: indexes added, rows untouched."""
-    from alembic import command
-
     path = tmp_path / "history.db"
     engine = create_history_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
@@ -155,12 +153,12 @@ def test_a_database_at_the_baseline_gets_the_history_indexes_and_keeps_every_row
     )
     db.commit()
     db.close()
-    before = _rows(path)
+    before = _rows(f"sqlite:///{path}")
 
     store = HistoryStore(f"sqlite:///{path}")
 
     assert migrate.current(store.engine) == migrate.head()
-    assert _rows(path) == before
+    assert _rows(f"sqlite:///{path}") == before
     db = sqlite3.connect(path)
     indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'run_results'")}
     db.close()

@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("system_prompt", sa.String(), nullable=True),
         sa.Column("columns", sa.String(), nullable=False),
         sa.Column("rows", sa.String(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "matrix_runs",

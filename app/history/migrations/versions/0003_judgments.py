@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("thumb", sa.Integer(), nullable=True),
         sa.Column("stars", sa.Integer(), nullable=True),
         sa.Column("note", sa.String(500), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_ratings_result_id", "ratings", ["result_id"], unique=True)
     op.create_index("ix_ratings_run_id", "ratings", ["run_id"])
@@ -32,7 +32,7 @@ def upgrade() -> None:
         "votes",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("winner_position", sa.Integer(), nullable=True),
         sa.Column("blind", sa.Boolean(), nullable=False),
