@@ -476,7 +476,7 @@ def test_the_catalogue_records_a_mechanism_for_every_backend_and_model():
     for name, entry in catalogue()["backends"].items():
         assert entry["structured_output"] in MECHANISMS, name
         for model, data in entry["models"].items():
-            setting = ModelSetting.model_validate({k: v for k, v in data.items() if k not in ("tokenizer", "token_scale")})
+            setting = ModelSetting.model_validate({k: v for k, v in data.items() if k not in ("tokenizer", "token_scale", "price_source")})
             assert capability(setting, entry["structured_output"]) in MECHANISMS, (name, model)
     assert catalogue()["backends"]["deepseek"]["structured_output"] == "json_object"
     assert catalogue()["backends"]["anthropic"]["models"]["claude-opus-4-1"]["structured_output"] == "tool"
