@@ -45,6 +45,11 @@ def test_reflected_key_and_broken_history_on_the_compare_page(page_factory: Any,
             expect(page.get_by_role("heading", name="Compare models")).to_be_visible(timeout=90_000)  # a cold start on a busy machine
             expect(page.get_by_text("Runs will not be saved")).to_be_visible()  # said before anything runs
             settle(page)
+            page.locator(".st-key-compare-setup [data-testid=stMultiSelect]").first.click()  # the first model is pre-selected
+            page.keyboard.type("reflecting-too")
+            page.get_by_role("option", name="reflecting-too · local").click()
+            page.keyboard.press("Escape")
+            settle(page)
             page.get_by_label("Prompt", exact=True).fill("Which key did I send?")
             sources = []
             page.get_by_role("button", name="Run").click()

