@@ -15,13 +15,14 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from test_tokens_helpers import png_data_url
 
 from vv_llm.server.app import create_app
 from vv_llm.testing.server import unused_port
 from vv_llm.utilities.tokens import count_message_tokens, get_token_counts
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..tokens.test_helpers import png_data_url
+
+ROOT = Path(__file__).resolve().parents[3]
 APP = create_app()
 
 

@@ -18,7 +18,7 @@ from vv_llm.settings.catalogue import CATALOGUE_PATH
 from vv_llm.types.messages import ChatCompletionMessage, Usage
 
 HAND_KEPT = Path(__file__).with_name("data") / "hand_kept_prices.json"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +236,7 @@ print(json.dumps({"attempts": attempts, "genai": kinds.count("genai-prices"), "t
 
 
 def test_list_where_genai_prices_and_our_hand_kept_prices_disagree(capsys: pytest.CaptureFixture[str]) -> None:
-    """Lists — does not fail on — the models whose hand-kept prices (tests/unit/data) differ from genai-prices'."""
+    """Lists — does not fail on — the models whose hand-kept prices (tests/unit/pricing/data) differ from genai-prices'."""
     kept = json.loads(HAND_KEPT.read_text(encoding="utf-8"))
     rows = []
     for backend, models in kept["backends"].items():

@@ -8,7 +8,6 @@ import os
 from typing import Any
 
 import pytest
-from fuzz_guard import no_hang
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,8 @@ from vv_llm.chat_clients.adapters.base import HttpResponse
 from vv_llm.errors import VVLLMError
 from vv_llm.settings.store import Settings
 from vv_llm.types.enums import BackendType
+
+from ..fuzz_guard import no_hang
 
 FUZZ = settings(
     max_examples=int(os.environ.get("VV_FUZZ_EXAMPLES", "150")),

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tokens_helpers import jpeg_bytes, png_base64, png_bytes, png_data_url, webp_vp8x_bytes
 
 from vv_llm.errors import InvalidRequestError
 from vv_llm.utilities.format_messages import format_messages
@@ -23,6 +22,8 @@ from vv_llm.utilities.tokens.images import (
     image_dimensions,
     openai_image_tokens,
 )
+
+from .test_helpers import jpeg_bytes, png_base64, png_bytes, png_data_url, webp_vp8x_bytes
 
 WEATHER_TOOL = {
     "type": "function",

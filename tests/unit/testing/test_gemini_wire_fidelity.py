@@ -1,5 +1,5 @@
 """The fake Gemini wire byte for byte as Google sends it: read with plain httpx, not vv-llm's decoder;
-the token endpoint is exercised by google-auth's own client in ``test_vertex_gemini``."""
+the token endpoint is exercised by google-auth's own client in ``adapters/test_gemini_vertex.py``."""
 
 from __future__ import annotations
 

@@ -414,7 +414,7 @@ def test_the_readme_example_runs(fake_settings, fake_llm_server):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "response_format=City" in b]
     fake_llm_server.enqueue(Reply(content='{"name": "Paris", "population": 2100000}'))
     scope = {"client": create_chat_client(BackendType.OpenAI, model="gpt-4o")}

@@ -15,7 +15,7 @@ from vv_llm.testing.script import RequestInfo
 from vv_llm.testing.settings import FAKE_KEY, base_path
 from vv_llm.types.enums import BackendType
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY_VARIABLES = ("_API_KEY", "VV_LLM_LIVE", "VV_LLM_SETTINGS")
 
 

@@ -18,7 +18,7 @@ from vv_llm.server.limits import DEFAULT_MAX_BODY_BYTES
 from vv_llm.server.schemas import MAX_TEXT_CHARS
 from vv_llm.testing.server import unused_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def serve(*args: str) -> Iterator[str]:

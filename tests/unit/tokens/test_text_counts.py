@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tokens_helpers import CORPUS, no_network_fixture, tiktoken_reference_fixture  # noqa: F401  (fixtures)
 
 from vv_llm.errors import InvalidRequestError
 from vv_llm.utilities.tokens import describe_tokenizer, get_token_counts
 from vv_llm.utilities.tokens.encodings import SPECS, TokenizerDataError, get_encoding, read_bpe_file
 
-ROOT = Path(__file__).resolve().parents[2]
+from .test_helpers import CORPUS, no_network_fixture, tiktoken_reference_fixture  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parents[3]
 ENCODING_MODELS = {
     "o200k_base": ["gpt-4o", "gpt-4.1-mini", "gpt-5", "o3", "o4-mini"],
     "cl100k_base": ["gpt-4", "gpt-3.5-turbo", "gpt-4-turbo"],

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fuzz_guard import no_hang
 
 from vv_llm.chat_clients import BackendType, create_async_chat_client, create_chat_client
 from vv_llm.chat_clients.adapters.sse import MAX_LINE_BYTES, SSEParser
@@ -29,6 +28,8 @@ from vv_llm.settings import settings
 from vv_llm.testing import Reply
 from vv_llm.testing.settings import base_path
 from vv_llm.utilities.endpoint_choice import cooldowns
+
+from ..fuzz_guard import no_hang
 
 KEY = "sk-planted-SECRET-9f8e7d6c5b4a39281706"
 USER = [{"role": "user", "content": "hello"}]

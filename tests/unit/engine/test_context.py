@@ -14,7 +14,7 @@ from vv_llm.errors import ContextLengthExceededError, InvalidRequestError
 from vv_llm.utilities.context import ContextTooLongError, fit_messages
 from vv_llm.utilities.tokens import count_message_tokens
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FILLER = "lorem ipsum dolor sit amet " * 20  # 101 o200k tokens
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from test_tokens_helpers import png_data_url
 
 from vv_llm.errors import AuthenticationError, InvalidRequestError, RateLimitError
 from vv_llm.testing.script import Reply
 from vv_llm.testing.settings import FAKE_KEY
 from vv_llm.utilities.tokens import acount_tokens_remote, count_tokens_remote, get_message_token_counts
+
+from .test_helpers import png_data_url
 
 WEATHER_TOOL = {
     "type": "function",

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fuzz_guard import no_hang
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vv_llm.errors import VVLLMError
 from vv_llm.settings.store import Settings
 from vv_llm.types.enums import BackendType
+
+from ..fuzz_guard import no_hang
 
 FUZZ = settings(max_examples=int(os.environ.get("VV_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

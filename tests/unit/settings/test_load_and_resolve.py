@@ -123,7 +123,7 @@ def test_every_backend_has_a_catalogue_entry_with_a_default_api_base():
         assert entry["api_base"].startswith(("https://", "http://localhost")), name
         for model, spec in entry["models"].items():
             assert spec["context_length"] >= spec["max_output_tokens"] > 0, (name, model)
-            if "prices" in spec:  # only where genai-prices lacks the model (tests/unit/test_pricing.py)
+            if "prices" in spec:  # only where genai-prices lacks the model (tests/unit/pricing/test_pricing.py)
                 assert spec["prices"]["output"] >= 0 and spec["price_source"]["url"], (name, model)
     assert catalogue()["checked"]
 

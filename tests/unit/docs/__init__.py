@@ -1,0 +1,1 @@
+"""The README's and the seed README's examples, run as written."""

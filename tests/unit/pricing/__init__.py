@@ -1,0 +1,1 @@
+"""The cost of a call (``vv_llm.pricing``)."""

@@ -1,0 +1,1 @@
+"""The fake provider server (``vv_llm.testing``): each wire checked by an independent parser."""

@@ -1,0 +1,1 @@
+"""Token counting: text, whole requests, the providers' own count endpoints."""

@@ -1,0 +1,1 @@
+"""The development scripts and the opt-in live suite, checked offline."""

@@ -1,0 +1,1 @@
+"""The response types (``vv_llm.types``)."""
