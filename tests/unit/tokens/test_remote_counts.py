@@ -2,7 +2,7 @@
 
 The fake's count endpoints answer with vv-llm's count of the body they received (in the provider's
 own shape), so an exact match also proves the messages, system prompt and tools arrived as the
-provider expects them. Every deployment (Vertex, Bedrock) is covered in ``test_scenarios``.
+provider expects them. Every deployment (Vertex, Bedrock) is covered in ``test_cross_protocol_counts``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One conversation suite over every protocol family.
+"""One conversation suite over every protocol family: the protocols and the helpers its tests share.
 
 The same scenarios — plain, stream, async, tools across two turns, image, thinking/reasoning,
 prompt-cache usage, typed errors — run against OpenAI-compatible, Anthropic, Gemini,
@@ -7,6 +7,11 @@ normalized result is the same everywhere (content, reasoning, tool call names an
 arguments, finish reason, usage) and that what reached the provider is right: each protocol's
 request body is read back into one neutral form (roles, text, images, calls, results) and
 compared, plus the protocol's own markers (path, streaming, auth, thinking, cache breakpoints).
+
+The scenarios, by what they test: ``adapters/test_cross_protocol_conversation.py`` (plain, stream,
+async, tools, image, one transcript), ``adapters/test_cross_protocol_reasoning_and_cache.py``,
+``tokens/test_cross_protocol_counts.py`` and ``engine/test_cross_protocol_errors.py``; their
+``protocol`` fixture is in ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -18,16 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from vv_llm.chat_clients import BackendType, create_async_chat_client, create_chat_client
-from vv_llm.chat_clients.adapters.google_credentials import clear_credentials_cache
-from vv_llm.errors import AuthenticationError, BadRequestError, InvalidRequestError, ServerError
 from vv_llm.settings import settings
-from vv_llm.testing import Reply, ToolCallSpec
 from vv_llm.testing.protocol import RecordedRequest
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
-from vv_llm.utilities.tokens import acount_tokens_remote, count_tokens_remote, get_message_token_counts
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 PNG_B64 = base64.b64encode(PNG).decode()
@@ -344,24 +343,6 @@ def load_scenario_settings(server: Any, private_key_pem: str) -> None:
     settings.load(data)
 
 
-@pytest.fixture(scope="session")
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
-@pytest.fixture(params=PROTOCOLS, ids=lambda p: p.id)
-def protocol(request, fake_settings, fake_llm_server, private_key_pem):
-    """Every backend on the fake server, plus Vertex (Claude, Gemini) and Bedrock deployments."""
-    clear_credentials_cache()
-    load_scenario_settings(fake_llm_server, private_key_pem)
-    yield request.param
-    clear_credentials_cache()
-
-
 def model_requests(server, protocol: Protocol) -> list[RecordedRequest]:
     return [r for r in server.requests if r.protocol == protocol.wire]
 
@@ -405,246 +386,3 @@ def assert_usage_consistent(message: Any, protocol: Protocol) -> None:
     assert 0 <= usage.reasoning_tokens <= usage.completion_tokens
     if message.reasoning_content and protocol.reports_reasoning_tokens:
         assert usage.reasoning_tokens > 0
-
-
-# -- scenarios -------------------------------------------------------------------------------
-@pytest.mark.parametrize("mode", ["sync", "stream", "async", "async_stream"])
-def test_plain(protocol, fake_llm_server, mode):
-    text = "Paris is the capital of France."
-    fake_llm_server.enqueue(Reply(content=text, chunk_chars=6, prompt_tokens=21, completion_tokens=8))
-    messages = [{"role": "system", "content": "Answer in one sentence."}, {"role": "user", "content": "Capital of France?"}]
-    reply, chunks = ask(protocol, mode, messages, temperature=0.2, max_tokens=256)
-    assert normalized(reply) == {
-        "content": text,
-        "reasoning_content": None,
-        "tool_calls": [],
-        "finish_reason": "stop",
-        "usage": (21, 8, 29, 0),
-    }
-    assert_usage_consistent(reply, protocol)
-    assert reply.endpoint_id and reply.provider_content is None
-    if protocol.wire != "bedrock":  # Converse replies carry neither
-        assert reply.id and reply.model, "streamed and plain replies both say which response and model they are"
-    if mode.endswith("stream"):
-        assert chunks == len(range(0, len(text), 6))
-    (request,) = model_requests(fake_llm_server, protocol)
-    assert protocol.streaming(request) == mode.endswith("stream")
-    assert protocol.authenticated(request)
-    assert protocol.turns(request.json) == [("system", [("text", "Answer in one sentence.")]), ("user", [("text", "Capital of France?")])]
-    assert protocol.sampling(request.json) == (0.2, 256)
-
-
-@pytest.mark.parametrize("mode", ["sync", "stream"])
-def test_reported_prompt_tokens_are_our_own_count(protocol, fake_llm_server, mode):
-    """The fake bills the prompt with vv-llm's tokenizers and overhead rules, so the estimate a
-    caller (or the playground) makes before the call is the usage reported after it."""
-    messages = [
-        {"role": "system", "content": "You are a concise weather assistant. 回答要简短。"},
-        {"role": "user", "content": "What's the weather like in Paris today? 🌤"},
-    ]
-    fake_llm_server.enqueue(Reply(content="Let me check."))
-    reply, _ = ask(protocol, mode, messages, tools=[WEATHER])
-    (request,) = model_requests(fake_llm_server, protocol)
-    backend = None if protocol.backend is BackendType.OpenAI else protocol.backend
-    model = request.json.get("model") or protocol.model
-    assert reply.usage.prompt_tokens == get_message_token_counts(messages, [WEATHER], model, backend)
-
-
-COUNT_PATHS = {
-    "anthropic": "/v1/messages/count_tokens",
-    "gemini": "/v1beta/models/gemini-2.5-flash:countTokens",
-    "vertex-anthropic": "/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict",
-    "vertex-gemini": "/locations/us-central1/publishers/google/models/gemini-2.5-pro:countTokens",
-    "bedrock": "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens",  # the foundation model, not the us. profile
-}
-
-
-@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-def test_the_provider_count_endpoint_agrees_with_the_billed_prompt(protocol, fake_llm_server, use_async):
-    """``count_tokens_remote`` asks the provider's own count endpoint (each protocol's, with its
-    credentials); the fake answers it as it bills the same prompt, and refuses what the real
-    endpoint refuses (generation options in the body, a Bedrock inference-profile id)."""
-    messages = [
-        {"role": "system", "content": "You are a concise weather assistant."},
-        {"role": "user", "content": [{"type": "text", "text": "What's this?"}, {"type": "image_url", "image_url": {"url": PNG_URL}}]},
-    ]
-    if protocol.backend is BackendType.OpenAI:
-        with pytest.raises(InvalidRequestError, match="no token count endpoint; use get_message_token_counts"):
-            count_tokens_remote(messages, protocol.backend, protocol.model)
-        return
-    if use_async:
-        count = asyncio.run(acount_tokens_remote(messages, protocol.backend, protocol.model, [WEATHER]))
-    else:
-        count = count_tokens_remote(messages, protocol.backend, protocol.model, [WEATHER])
-    (counted,) = [r for r in fake_llm_server.requests if r.protocol == f"{protocol.wire}-count"]
-    assert protocol.authenticated(counted) and counted.path.endswith(COUNT_PATHS[protocol.wire])
-    fake_llm_server.enqueue(Reply(content="A pixel."))
-    reply, _ = ask(protocol, "sync", messages, tools=[WEATHER])
-    assert count == reply.usage.prompt_tokens > 0
-
-
-@pytest.mark.parametrize("mode", ["sync", "stream", "async_stream"])
-def test_tools_across_two_turns(protocol, fake_llm_server, mode):
-    calls = [ToolCallSpec("get_weather", {"city": "Paris"}), ToolCallSpec("get_weather", {"city": "Oslo", "unit": "c"})]
-    fake_llm_server.enqueue(
-        Reply(tool_calls=calls, chunk_chars=5, prompt_tokens=80, completion_tokens=30),
-        Reply(content="Paris: 21°C. Oslo: 4°C.", prompt_tokens=140, completion_tokens=12),
-    )
-    messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Paris and Oslo?"}]
-    first, _ = ask(protocol, mode, messages, tools=[WEATHER])
-    assert normalized(first) == {
-        "content": None,
-        "reasoning_content": None,
-        "tool_calls": [("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo", "unit": "c"})],
-        "finish_reason": "tool_calls",
-        "usage": (80, 30, 110, 0),
-    }
-    ids = [c.id for c in first.tool_calls]
-    assert len(set(ids)) == 2 and all(ids)
-    messages += [
-        first.to_openai_message(),
-        {"role": "tool", "tool_call_id": ids[0], "content": json.dumps({"temp_c": 21})},
-        {"role": "tool", "tool_call_id": ids[1], "content": json.dumps({"temp_c": 4})},
-    ]
-    second, _ = ask(protocol, mode, messages, tools=[WEATHER])
-    assert normalized(second) == {
-        "content": "Paris: 21°C. Oslo: 4°C.",
-        "reasoning_content": None,
-        "tool_calls": [],
-        "finish_reason": "stop",
-        "usage": (140, 12, 152, 0),
-    }
-    sent = [r.json for r in model_requests(fake_llm_server, protocol)]
-    assert len(sent) == 2
-    assert protocol.turns(sent[1]) == [
-        ("user", [("text", "Weather in Paris and Oslo?")]),
-        ("assistant", [("call", "get_weather", {"city": "Paris"}), ("call", "get_weather", {"city": "Oslo", "unit": "c"})]),
-        ("user", [("result", "get_weather", {"temp_c": 21}), ("result", "get_weather", {"temp_c": 4})]),
-    ]
-    assert json.dumps(sent[0]).count("get_weather") == 1  # declared once, in the protocol's tool shape
-
-
-def test_image(protocol, fake_llm_server, tmp_path):
-    image = tmp_path / "pixel.png"
-    image.write_bytes(PNG)
-    fake_llm_server.enqueue(Reply(content="A single pixel.", prompt_tokens=300, completion_tokens=5))
-    messages = [
-        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": str(image)}}]}
-    ]
-    reply, _ = ask(protocol, "sync", messages)
-    assert normalized(reply) == {
-        "content": "A single pixel.",
-        "reasoning_content": None,
-        "tool_calls": [],
-        "finish_reason": "stop",
-        "usage": (300, 5, 305, 0),
-    }
-    (request,) = model_requests(fake_llm_server, protocol)
-    assert protocol.turns(request.json) == [("user", [("text", "What is this?"), ("image", "image/png", PNG_B64)])]
-
-
-@pytest.mark.parametrize("mode", ["sync", "stream"])
-def test_thinking(protocol, fake_llm_server, mode):
-    fake_llm_server.enqueue(
-        Reply(content="56", reasoning="Seven eights are fifty-six.", chunk_chars=7, prompt_tokens=30, completion_tokens=40),
-        Reply(content="63", prompt_tokens=60, completion_tokens=3),
-    )
-    messages: list[dict[str, Any]] = [{"role": "user", "content": "7*8?"}]
-    reply, _ = ask(protocol, mode, messages, reasoning_effort="low")
-    assert normalized(reply) == {
-        "content": "56",
-        "reasoning_content": "Seven eights are fifty-six.",
-        "tool_calls": [],
-        "finish_reason": "stop",
-        "usage": (30, 40, 70, 0),
-    }
-    assert_usage_consistent(reply, protocol)
-    first = model_requests(fake_llm_server, protocol)[0].json
-    assert protocol.thinking(first)
-    # The next turn carries the reasoning's signature back where the protocol has one.
-    messages += [reply.to_openai_message(), {"role": "user", "content": "And 7*9?"}]
-    assert ask(protocol, mode, messages, reasoning_effort="low")[0].content == "63"
-    second = model_requests(fake_llm_server, protocol)[1].json
-    assert protocol.turns(second) == [
-        ("user", [("text", "7*8?")]),
-        ("assistant", [("text", "56")]),
-        ("user", [("text", "And 7*9?")]),
-    ]
-    expected = 0 if protocol is OPENAI else 1
-    assert len(protocol.signatures(second)) == expected
-    assert "reasoning_content" not in json.dumps(second)
-
-
-@pytest.mark.parametrize("mode", ["sync", "stream"])
-def test_prompt_cache_usage(protocol, fake_llm_server, mode):
-    fake_llm_server.enqueue(Reply(content="From cache.", prompt_tokens=5000, completion_tokens=4, cached_tokens=4096))
-    system = "You are a meticulous assistant. " * 200
-    reply, _ = ask(protocol, mode, [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}], prompt_cache=True)
-    assert normalized(reply) == {
-        "content": "From cache.",
-        "reasoning_content": None,
-        "tool_calls": [],
-        "finish_reason": "stop",
-        "usage": (5000, 4, 5004, 4096),
-    }
-    assert reply.usage.cache_creation_tokens == 0
-    assert_usage_consistent(reply, protocol)
-    (request,) = model_requests(fake_llm_server, protocol)
-    breakpoints = protocol.cache_breakpoints(request.json)
-    assert (breakpoints > 0) == (protocol.backend is BackendType.Anthropic)
-    assert protocol.turns(request.json)[0] == ("system", [("text", system)])
-
-
-@pytest.mark.parametrize("kind", ["overloaded", "invalid_request", "auth"])
-@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
-def test_errors_are_the_same_types(protocol, fake_llm_server, kind, use_async):
-    options: dict[str, Any] = {}
-    if kind == "overloaded":
-        fake_llm_server.enqueue(Reply.error(protocol.overloaded_status, "Overloaded"))
-        expected: type[Exception] = ServerError
-    elif kind == "invalid_request":
-        fake_llm_server.enqueue(Reply.error(400, "Invalid request: something is off"))
-        expected = BadRequestError
-    else:
-        options = protocol.break_auth(fake_llm_server)
-        expected = AuthenticationError
-    messages = [{"role": "user", "content": "hello"}]
-    with pytest.raises(expected) as caught:
-        if use_async:
-            asyncio.run(create_async_chat_client(protocol.backend, model=protocol.model).create_completion(messages, **options))
-        else:
-            create_chat_client(protocol.backend, model=protocol.model).create_completion(messages, **options)
-    error = caught.value
-    if kind == "invalid_request":
-        assert type(error) is BadRequestError
-    assert error.status is not None and error.status >= 400
-    assert error.provider in {"openai", "anthropic", "gemini", "vertex", "bedrock"} and error.endpoint_id
-    for text in (str(error), repr(error)):
-        assert protocol.secret not in text and "ya29." not in text
-
-
-def test_one_conversation_gives_identical_results_everywhere(fake_settings, fake_llm_server, private_key_pem):
-    """The whole tool conversation, streamed, on every protocol in turn: one normalized transcript."""
-    transcripts = {}
-    for protocol in PROTOCOLS:
-        load_scenario_settings(fake_llm_server, private_key_pem)
-        fake_llm_server.reset()
-        fake_llm_server.enqueue(
-            Reply(
-                reasoning="I need the weather.",
-                tool_calls=[ToolCallSpec("get_weather", {"city": "Lima"})],
-                prompt_tokens=50,
-                completion_tokens=20,
-            ),
-            Reply(content="Lima is sunny.", prompt_tokens=90, completion_tokens=6),
-        )
-        messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Lima?"}]
-        first, _ = ask(protocol, "stream", messages, tools=[WEATHER], reasoning_effort="low")
-        messages += [first.to_openai_message(), {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "sunny"}]
-        second, _ = ask(protocol, "stream", messages, tools=[WEATHER], reasoning_effort="low")
-        sent = model_requests(fake_llm_server, protocol)[1].json
-        transcripts[protocol.id] = (normalized(first), normalized(second), protocol.turns(sent))
-    reference = transcripts["openai"]
-    assert reference[0]["reasoning_content"] == "I need the weather." and reference[1]["content"] == "Lima is sunny."
-    for name, transcript in transcripts.items():
-        assert transcript == reference, name
