@@ -25,15 +25,6 @@ BASE_PATH = f"/v1/projects/{PROJECT}/locations/{REGION}/publishers/anthropic/mod
 TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
 
 
-@pytest.fixture(scope="session")
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 @pytest.fixture
 def service_account(private_key_pem, fake_llm_server):
     def make(token_query: str = "") -> dict:

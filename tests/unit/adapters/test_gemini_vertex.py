@@ -24,15 +24,6 @@ USER = [{"role": "user", "content": "hello"}]
 PATH = f"/v1/projects/{PROJECT}/locations/{REGION}/publishers/google/models/{MODEL}"
 
 
-@pytest.fixture(scope="session")
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 @pytest.fixture
 def service_account(private_key_pem, fake_llm_server):
     def make(token_query: str = "", **changes) -> dict:

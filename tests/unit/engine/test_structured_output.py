@@ -54,15 +54,6 @@ ROUTES = {
 }
 
 
-@pytest.fixture(scope="session")
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 def endpoint_for(route: str, server, private_key_pem: str) -> dict:
     base = {"id": f"ep-{route}", "api_base": server.url()}
     if route == "openai":
