@@ -1,7 +1,7 @@
-"""The vv-llm playground's entrypoint: ``streamlit run streamlit_app.py`` (or ``bash scripts/playground``).
+"""The vv-llm playground: ``streamlit run streamlit_app.py`` (or ``bash scripts/playground``).
 
-It lives at the repository root so that Streamlit, which puts the entrypoint's folder on ``sys.path``,
-makes the ``app`` package importable without any path editing. The pages are ``app/pages/*.py``.
+At the repository root because Streamlit puts the entrypoint's folder on ``sys.path``: so ``app`` imports
+with no path editing. The pages are ``app/pages/*.py``, listed in ``app/ui/nav.py``.
 """
 
 from __future__ import annotations
