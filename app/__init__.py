@@ -1,7 +1,9 @@
-"""The vv-llm playground (Streamlit). Entry: ``streamlit run app/main.py``.
+"""The vv-llm playground (Streamlit). Entry: ``streamlit run streamlit_app.py`` at the repository root.
 
-Modules here other than ``main``, ``bootstrap`` and ``ui`` never import Streamlit, so they can be
-tested and benchmarked on their own.
+Feature packages: ``compare`` (runs, conversations, prompt sets, matrix), ``history`` (the database,
+exports, the Usage page's data), ``settings`` (the settings file and editor), ``arena`` (judgments);
+``ui`` holds the shared widgets and ``pages`` the page scripts. Only ``bootstrap``, ``ui`` and ``pages``
+import Streamlit, so everything else can be tested and benchmarked on its own.
 """
 
 from importlib.util import find_spec

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app import paths
-from app.engine_settings import PlaygroundSettings
 from app.history.store import HistoryStore
-from app.settings_file import strip_url_password
+from app.settings.file import strip_url_password
+from app.settings.playground_settings import PlaygroundSettings
 from vv_llm.testing.demo import DemoBackend
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app import dashboard_data as data  # noqa: E402
+from app.history import dashboard_data as data  # noqa: E402
 from app.history import migrate, usage  # noqa: E402
 from app.history.demo_data import seed_demo_history  # noqa: E402
 from app.history.store import HistoryStore  # noqa: E402
@@ -112,12 +112,12 @@ def page_times(folder: Path) -> dict[str, tuple[float, float]]:
 
     for page, key, choice in (("dashboard", "dashboard_models", ["demo-fast"]), ("history", "history_models", ["demo-slow"])):
         st.cache_data.clear()
-        at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
         at.run()
-        step(f"{page} open", lambda: at.switch_page(f"../pages/{page}.py").run())  # noqa: B023
+        step(f"{page} open", lambda: at.switch_page(f"app/pages/{page}.py").run())  # noqa: B023
         step(f"{page} filter change", lambda: at.multiselect(key=key).set_value(choice).run())  # noqa: B023
         at.multiselect(key=key).set_value([]).run()
-        step(f"{page} reopen (cached)", lambda: at.switch_page(f"../pages/{page}.py").run())  # noqa: B023
+        step(f"{page} reopen (cached)", lambda: at.switch_page(f"app/pages/{page}.py").run())  # noqa: B023
     return out
 
 

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.compare.matrix import MatrixRun, MatrixSpec, summarize  # noqa: E402
+from app.compare.runner import DONE, ColumnRequest, ColumnState, CompareRun  # noqa: E402
 from app.history.matrix_store import MatrixStore  # noqa: E402
 from app.history.store import HistoryStore  # noqa: E402
-from app.matrix import MatrixRun, MatrixSpec, summarize  # noqa: E402
-from app.runner import DONE, ColumnRequest, ColumnState, CompareRun  # noqa: E402
 from vv_llm.settings import settings  # noqa: E402
 from vv_llm.testing.demo import DemoBackend  # noqa: E402
 
@@ -104,13 +104,13 @@ def open_times(url: str, run_id: str, repeat: int) -> dict[str, float]:
     pages = []
     history_pages = []
     for _ in range(repeat):
-        at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
-        at.switch_page("../pages/history.py").run()
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+        at.switch_page("app/pages/history.py").run()
         t = time.perf_counter()
         at.run()
         history_pages.append(time.perf_counter() - t)
         at.session_state["open_matrix"] = run_id
-        at.switch_page("../pages/matrix.py")
+        at.switch_page("app/pages/matrix.py")
         t = time.perf_counter()
         at.run()
         pages.append(time.perf_counter() - t)

@@ -1,7 +1,7 @@
 """Playground: do several models stream at the same time? (measured, never asserted)
 
 Three offline demo models, each taking about a second, are run one at a time and then together,
-through the playground's own runner (``app.runner.CompareRun``, the background loop, the history
+through the playground's own runner (``app.compare.runner.CompareRun``, the background loop, the history
 recorder on a temporary SQLite file). Together they should finish in about the time of the
 slowest, well under the sum.
 
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.compare.runner import ColumnRequest, CompareRun  # noqa: E402
 from app.history.store import HistoryStore  # noqa: E402
-from app.runner import ColumnRequest, CompareRun  # noqa: E402
 from vv_llm.settings import settings  # noqa: E402
 from vv_llm.testing.demo import DemoBackend  # noqa: E402
 

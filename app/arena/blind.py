@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.runner import ColumnState
+from app.compare.runner import ColumnState
 
 MASK_MODEL = "the model"
 

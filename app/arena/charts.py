@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from app.arena.ranking import Leaderboard
-from app.charts import PALETTE
+from app.history.dashboard_charts import PALETTE
 
 
 def standings_frame(board: Leaderboard) -> pd.DataFrame:

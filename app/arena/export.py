@@ -15,7 +15,7 @@ from typing import Any
 
 from app import formatting as fmt
 from app.arena.outcomes import OUTCOME_WINNER
-from app.conversation import message_text
+from app.compare.conversation import message_text
 from app.history.export import spreadsheet_safe
 from app.history.judgments import RatingRow, VoteRecord
 from app.history.store import HistoryStore, ResultView

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app import formatting as fmt
-from app.conversation import message_text
+from app.compare.conversation import message_text
 from app.history.store import ResultView, RunView
 
 EXPORT_FORMAT = "vv-llm-history"

@@ -19,15 +19,15 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from app.conversation import restored_state
+from app.compare.conversation import restored_state
+from app.compare.matrix import Cell, MatrixSpec
+from app.compare.runner import STOPPED, ColumnState
 from app.history.matrix_models import MatrixCellRow, MatrixRunRow, PromptSetRow
 from app.history.models import Run, RunMessage, RunResult, utcnow
 from app.history.store import HistoryStore, _owner, _pid_alive, _run_status
-from app.matrix import Cell, MatrixSpec
-from app.runner import STOPPED, ColumnState
 
 if TYPE_CHECKING:
-    from app.runner import CompareRun
+    from app.compare.runner import CompareRun
 
 MAX_SET_NAME = 200
 CELL_COLUMNS = [

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from app.compare.prompt_sets import render
 from app.history.matrix_models import MatrixCellRow, MatrixRunRow
-from app.prompt_sets import render
 
 if TYPE_CHECKING:
     from app.history.store import RunView

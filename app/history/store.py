@@ -26,7 +26,7 @@ from app.history.matrix_views import MatrixInfo, attach_matrix
 from app.history.models import Run, RunMessage, RunResult, utcnow
 
 if TYPE_CHECKING:
-    from app.runner import ColumnState, CompareRun
+    from app.compare.runner import ColumnState, CompareRun
 
 Scrub = Callable[[str | None], str | None]
 INTERRUPTED = "interrupted: the playground stopped before this stream finished"

@@ -1,6 +1,6 @@
 """Show the difference between two answers (used by Compare and by a matrix row).
 
-The word diff goes through ``st.html`` as HTML built by ``app.answer_diff``, in which every piece of
+The word diff goes through ``st.html`` as HTML built by ``app.compare.answer_diff``, in which every piece of
 model text is escaped; the JSON view is a table of fields.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.answer_diff import AnswerDiff, ParsedAnswer, compare_answers, diff_html, diff_stats, short_json
+from app.compare.answer_diff import AnswerDiff, ParsedAnswer, compare_answers, diff_html, diff_stats, short_json
 from app.ui.common import md_escape
 
 DIFF_STYLE = (

@@ -17,10 +17,10 @@ import streamlit as st
 from app.arena import blind
 from app.arena.outcomes import OUTCOME_ALL_BAD, OUTCOME_TIE, OUTCOME_WINNER
 from app.bootstrap import AppContext
-from app.catalog import parse_ref
-from app.conversation import Conversation, Turn
+from app.compare.conversation import Conversation, Turn
+from app.compare.model_picker import parse_ref
+from app.compare.runner import ColumnState, CompareRun
 from app.history.judgments import Seat, ratings_for, record_vote, result_ids, vote_for
-from app.runner import ColumnState, CompareRun
 from app.ui.common import md_escape
 from app.ui.rating import rating_widget
 

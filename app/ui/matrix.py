@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import formatting as fmt
-from app.conversation import restored_state
-from app.cost_guard import CostEstimate
-from app.matrix import Cell, MatrixSpec, ModelSummary, Progress, summarize
-from app.runner import ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
+from app.compare.conversation import restored_state
+from app.compare.cost_guard import CostEstimate
+from app.compare.matrix import Cell, MatrixSpec, ModelSummary, Progress, summarize
+from app.compare.runner import ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
 from app.ui.common import md_escape
 from app.ui.diff import render_answer_diff
 from app.ui.results import BadgeColor, metrics_markdown, status_look

@@ -12,8 +12,8 @@ from typing import Any, Literal
 import streamlit as st
 
 from app import formatting as fmt
-from app.conversation import message_text, tool_result_key
-from app.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
+from app.compare.conversation import message_text, tool_result_key
+from app.compare.runner import DONE, ERROR, PARTIAL, STOPPED, STREAMING, WAITING, ColumnState
 from app.ui.browser import copy_button
 from app.ui.common import md_escape
 from app.ui.request_report import request_report_popover

@@ -13,9 +13,9 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app.connection_test import base_url_hint
-from app.settings_draft import ref_id
-from app.settings_file import mask_secret
+from app.settings.connection_check import base_url_hint
+from app.settings.draft import ref_id
+from app.settings.file import mask_secret
 
 Slots = dict[str, DeltaGenerator]
 KINDS = {"standard": "Standard (provider API)", "azure": "Azure OpenAI", "vertex": "Google Vertex AI", "bedrock": "AWS Bedrock"}

@@ -37,7 +37,7 @@ class Playground:
 
 
 def start_playground(data_dir: Path, *, home: Path | None = None, **env: str) -> Playground:
-    """``streamlit run app/main.py`` with its own data folder (or, given ``home``, the default
+    """``streamlit run streamlit_app.py`` with its own data folder (or, given ``home``, the default
     ``~/.local/share/vv-llm`` under that home); waits until it answers."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +50,7 @@ def start_playground(data_dir: Path, *, home: Path | None = None, **env: str) ->
     environment.update({"PYTHONUNBUFFERED": "1", **env})
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app/main.py", "--server.port", str(port), "--server.headless", "true"],
+            [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "streamlit_app.py", "--server.port", str(port), "--server.headless", "true"],
             cwd=ROOT,
             env=environment,
             stdout=out,

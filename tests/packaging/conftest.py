@@ -53,8 +53,9 @@ def venv_with(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Callabl
 
 @pytest.fixture(scope="session")
 def playground_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The playground's files (app/, pages/, .streamlit/) as a user's checkout has them, without vv_llm/."""
+    """The playground's files (streamlit_app.py, app/, .streamlit/) as a user's checkout has them, without vv_llm/."""
     checkout = tmp_path_factory.mktemp("checkout")
-    for name in ("app", "pages", ".streamlit"):
+    shutil.copy2(ROOT / "streamlit_app.py", checkout / "streamlit_app.py")
+    for name in ("app", ".streamlit"):
         shutil.copytree(ROOT / name, checkout / name, ignore=SOURCE_IGNORE)
     return checkout

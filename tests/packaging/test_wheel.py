@@ -77,7 +77,7 @@ def test_sdist_and_wheel_carry_the_license_the_encodings_and_only_the_lean_requi
     assert wheel.read("vv_llm-0.1.0.dist-info/licenses/LICENSE").startswith(b"MIT License")
     assert {"vv_llm/utilities/tokens/data/o200k_base.tiktoken.gz", "vv_llm/utilities/tokens/data/cl100k_base.tiktoken.gz"} <= files
     assert "vv_llm/py.typed" in files and "vv_llm/settings/catalogue.json" in files
-    assert not any(name.startswith(("app/", "pages/", "tests/")) for name in files)
+    assert not any(name.startswith(("app/", "streamlit_app.py", "tests/")) for name in files)
     metadata = wheel.read("vv_llm-0.1.0.dist-info/METADATA").decode()
     assert "License-Expression: MIT" in metadata
     required = {
@@ -319,7 +319,7 @@ with FakeLLMServer() as server:
 PLAYGROUND_RUN = """
 import json, os, sys, time
 from streamlit.testing.v1 import AppTest
-at = AppTest.from_file(os.path.abspath("app/main.py"), default_timeout=60).run()
+at = AppTest.from_file(os.path.abspath("streamlit_app.py"), default_timeout=60).run()
 assert not at.exception, at.exception
 import vv_llm
 assert "site-packages" in vv_llm.__file__, vv_llm.__file__
@@ -328,7 +328,7 @@ at.button(key="run-button").click().run()
 run = at.session_state["conversation"].current.run
 assert run.wait(60)
 at.run()
-at.switch_page("../pages/dashboard.py").run()
+at.switch_page("app/pages/dashboard.py").run()
 assert not at.exception, at.exception
 from app.history.store import HistoryStore
 print(json.dumps([v.run.user_prompt for v in HistoryStore(os.environ["VV_LLM_DATABASE_URL"]).search()]))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MAIN = str(ROOT / "app" / "main.py")
+MAIN = str(ROOT / "streamlit_app.py")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

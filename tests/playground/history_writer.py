@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from app.compare.runner import ColumnRequest, CompareRun
 from app.history.store import HistoryStore
-from app.runner import ColumnRequest, CompareRun
 from vv_llm.settings import settings
 from vv_llm.testing.demo import DemoBackend
 

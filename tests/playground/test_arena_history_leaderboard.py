@@ -18,14 +18,14 @@ from app.history.judgments import ratings_for, record_vote, save_rating
 
 def _history(app: Any) -> Any:
     at = app.run()
-    at.switch_page("../pages/history.py").run()
+    at.switch_page("app/pages/history.py").run()
     assert not at.exception, at.exception
     return at
 
 
 def _leaderboard(app: Any) -> Any:
     at = app.run()
-    at.switch_page("../pages/leaderboard.py").run()
+    at.switch_page("app/pages/leaderboard.py").run()
     assert not at.exception, at.exception
     return at
 

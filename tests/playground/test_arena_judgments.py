@@ -25,7 +25,7 @@ from app.history.judgments import (
     vote_for,
 )
 from app.history.store import HistoryStore
-from app.scrub import Scrubber
+from app.settings.scrub import Scrubber
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def test_dashboard_renders_from_a_seeded_database(app: Any, history_url: str) ->
     runs = seed_demo_history(store, days=10)
     rows = reference.usage_rows(store)
     at = app.run()
-    at.switch_page("../pages/dashboard.py").run()
+    at.switch_page("app/pages/dashboard.py").run()
     assert not at.exception
     metrics = _metrics(at)
     assert metrics["Runs"] == f"{runs:,}" and metrics["Model calls"] == f"{len(rows):,}"
@@ -42,7 +42,7 @@ def test_dashboard_renders_from_a_seeded_database(app: Any, history_url: str) ->
 
 def test_dashboard_without_history_says_so(app: Any) -> None:
     at = app.run()
-    at.switch_page("../pages/dashboard.py").run()
+    at.switch_page("app/pages/dashboard.py").run()
     assert not at.exception
     assert any("Nothing to show yet" in i for i in texts(at.info))
 
@@ -68,7 +68,7 @@ def test_sql_aggregates_equal_the_pandas_computation(seeded: Any, days_back: int
     """Every number of the Usage page, aggregated in SQL, equals the old load-everything pandas result."""
     from datetime import date, timedelta
 
-    from app import dashboard_data as data
+    from app.history import dashboard_data as data
 
     store, frame = seeded
     end = date.today()
@@ -103,7 +103,7 @@ def test_sql_aggregates_equal_the_pandas_computation(seeded: Any, days_back: int
 def test_an_empty_window_and_an_empty_history(tmp_path: Path) -> None:
     from datetime import date
 
-    from app import dashboard_data as data
+    from app.history import dashboard_data as data
     from app.history import usage
 
     store = history_store(tmp_path)
@@ -130,7 +130,7 @@ def test_usage_numbers_per_day_model_and_endpoint(tmp_path: Path) -> None:
     """Hand-made rows: sums, error rate (a stopped stream is not an error), completed-only latency."""
     from datetime import date
 
-    from app import dashboard_data as data
+    from app.history import dashboard_data as data
     from app.history.models import Run, RunResult
 
     store = history_store(tmp_path)

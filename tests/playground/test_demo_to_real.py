@@ -23,7 +23,7 @@ def _field(at: Any, index: int, name: str) -> str:
 
 
 def _endpoints(at: Any) -> Any:
-    return at.switch_page("../pages/endpoints.py").run()
+    return at.switch_page("app/pages/endpoints.py").run()
 
 
 def test_after_the_first_endpoint_is_saved_its_catalogue_is_counted_selected_and_runs_next_to_the_demo(
@@ -47,7 +47,7 @@ def test_after_the_first_endpoint_is_saved_its_catalogue_is_counted_selected_and
     usable = int(status.split(" model(s) usable")[0].rsplit("· ", 1)[1])
     assert usable >= 5, status  # the openai catalogue, not "0 model(s)"
 
-    at = at.switch_page("../pages/compare.py").run()
+    at = at.switch_page("app/pages/compare.py").run()
     picker = at.multiselect(key="compare_models")
     assert picker.value == ["openai/gpt-5"], "the first real model is selected in place of the demo ones"
     labels = picker.options
@@ -94,7 +94,7 @@ def test_test_connection_says_no_key_and_hints_at_v1_after_a_401(app: Any, fake_
 
 
 def test_base_url_hint_is_only_for_openai_compatible_urls_without_a_version() -> None:
-    from app.connection_test import base_url_hint
+    from app.settings.connection_check import base_url_hint
 
     assert base_url_hint("http://localhost:8000", ["local"]) is not None
     assert base_url_hint("http://localhost:8000/v1", ["local"]) is None

@@ -15,7 +15,7 @@ KEY = "sk-planted-0123456789abcdefXYZ9"
 
 def _open(app: Any) -> Any:
     at = app.run()
-    return at.switch_page("../pages/endpoints.py").run()
+    return at.switch_page("app/pages/endpoints.py").run()
 
 
 def _field(at: Any, index: int, name: str) -> str:
@@ -69,7 +69,7 @@ def test_saving_writes_0600_atomically_and_real_models_come_before_the_demo(app:
     assert KEY not in page_source(at)
     assert any("••••" + KEY[-4:] in e.label for e in at.expander)
 
-    at.switch_page("../pages/compare.py").run()
+    at.switch_page("app/pages/compare.py").run()
     choices = at.multiselect(key="compare_models").options
     assert any("gpt" in c and "openai" in c for c in choices)
     assert choices.index(next(c for c in choices if "openai" in c)) < choices.index(next(c for c in choices if "demo" in c)), (
@@ -78,8 +78,8 @@ def test_saving_writes_0600_atomically_and_real_models_come_before_the_demo(app:
 
 
 def test_import_keeps_saved_keys_and_export_leaves_them_out(app: Any, data_dir: Path) -> None:
-    from app.settings_draft import merge_import
-    from app.settings_file import redact
+    from app.settings.draft import merge_import
+    from app.settings.file import redact
 
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "settings.json").write_text(json.dumps({"VERSION": "2", "endpoints": [{"id": "main", "api_key": KEY}]}))

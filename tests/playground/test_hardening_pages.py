@@ -18,7 +18,7 @@ from playground_helpers import history_store, page_source, texts, wait_for_run
 from vv_llm.testing import FakeLLMServer, Reply
 
 KEY = "sk-playground-SECRET-5c4b3a2918f7e6d5"
-PAGES = ["../pages/compare.py", "../pages/history.py", "../pages/dashboard.py", "../pages/endpoints.py"]
+PAGES = ["app/pages/compare.py", "app/pages/history.py", "app/pages/dashboard.py", "app/pages/endpoints.py"]
 
 
 @pytest.fixture
@@ -162,9 +162,9 @@ def test_compare_warns_before_a_run_and_says_after_it_that_it_was_not_saved(app:
 
 # -- 10. CSV formula injection -------------------------------------------------------------
 def test_csv_export_neutralises_formulas_and_json_markdown_stay_verbatim(data_dir: Path) -> None:
+    from app.compare.runner import ColumnRequest, CompareRun
     from app.history.export import to_csv, to_json, to_markdown
     from app.history.store import HistoryStore
-    from app.runner import ColumnRequest, CompareRun
     from vv_llm.settings import settings
     from vv_llm.testing.demo import DemoBackend
 
@@ -194,7 +194,7 @@ def test_csv_export_neutralises_formulas_and_json_markdown_stay_verbatim(data_di
 
 
 def test_test_connection_takes_a_pasted_key_and_never_shows_a_bad_one(echo_server: FakeLLMServer) -> None:
-    from app.connection_test import check_endpoint
+    from app.settings.connection_check import check_endpoint
 
     data = {
         "VERSION": "2",

@@ -17,8 +17,8 @@ from playground_helpers import texts, wait_for_run
 @pytest.fixture
 def demo_runs(history_url: str) -> Iterator[Any]:
     """Two finished runs of the demo models, recorded through the real runner (SQLite and PostgreSQL)."""
+    from app.compare.runner import ColumnRequest, CompareRun
     from app.history.store import HistoryStore
-    from app.runner import ColumnRequest, CompareRun
     from vv_llm.settings import settings
     from vv_llm.testing.demo import DemoBackend
 
@@ -90,7 +90,7 @@ def test_exports_are_valid_markdown_json_and_csv(demo_runs: Any) -> None:
 
 def test_history_page_lists_filters_reopens_and_deletes(app: Any, demo_runs: Any) -> None:
     at = app.run()
-    at.switch_page("../pages/history.py").run()
+    at.switch_page("app/pages/history.py").run()
     assert not at.exception
     assert any("2 runs match" in c for c in texts(at.caption))
     at.text_input(key="history_text").set_value("haiku").run()
@@ -116,7 +116,7 @@ def test_history_page_lists_filters_reopens_and_deletes(app: Any, demo_runs: Any
     assert stored.run.parent_id == haiku
     assert [m["role"] for m in stored.results[0].messages] == ["system", "user", "assistant", "user", "assistant"]
 
-    at.switch_page("../pages/history.py").run()
+    at.switch_page("app/pages/history.py").run()
     at.text_input(key="history_text").set_value("").run()
     at.button(key=f"delete-{haiku}").click().run()
     assert demo_runs.get(haiku) is None

@@ -36,7 +36,7 @@ def test_custom_parameters_are_marked_shown_on_the_card_and_the_demo_stops_at_ma
 
 
 def test_tool_calls_say_they_are_not_run_and_a_typed_result_goes_into_the_follow_up(app: Any) -> None:
-    from app.conversation import NO_TOOL_RESULT, tool_result_key
+    from app.compare.conversation import NO_TOOL_RESULT, tool_result_key
 
     at = app.run()
     at.toggle(key="tools_on").set_value(True).run()
@@ -123,14 +123,14 @@ def test_usage_leaves_simulated_demo_costs_out_once_real_runs_exist(app: Any, da
 
     data_dir.mkdir(parents=True, exist_ok=True)
     seed_demo_history(history_store(data_dir), days=3)
-    at = app.run().switch_page("../pages/dashboard.py").run()
+    at = app.run().switch_page("app/pages/dashboard.py").run()
     metrics = {m.label: m.value for m in at.metric}
     assert at.toggle[0].label.startswith("Include demo models") and at.toggle[0].value is True, "only demo history: shown"
     assert "Cost (incl. simulated)" in metrics
     assert any("simulated" in c for c in texts(at.caption))
 
     _add_real_call(data_dir, 0.0123)
-    at = app.run().switch_page("../pages/dashboard.py").run()
+    at = app.run().switch_page("app/pages/dashboard.py").run()
     assert at.toggle[0].value is False, "real runs exist: demo costs left out by default"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Cost"] == "$0.0123" and metrics["Model calls"] == "1"
@@ -142,7 +142,7 @@ def test_usage_leaves_simulated_demo_costs_out_once_real_runs_exist(app: Any, da
 def test_cost_axis_ticks_read_apart_and_a_single_call_is_a_visible_dot() -> None:
     import pandas as pd
 
-    from app import charts
+    from app.history import dashboard_charts as charts
 
     assert charts.cost_format(pd.Series([0.00015, 0.00028])) == "$.3~g"
     assert charts.cost_format(pd.Series([3.5])) == "$,.2f"

@@ -19,7 +19,7 @@ def unescape(markdown: str) -> str:
 
 def _page(app: Any) -> Any:
     at = app.run()
-    at.switch_page("../pages/matrix.py").run()
+    at.switch_page("app/pages/matrix.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -178,7 +178,7 @@ def test_history_lists_the_matrix_run_and_opens_it_on_the_matrix_page(app: Any, 
     at = _wait(at)
     run_id = at.session_state["matrix_run"].id
     at.session_state["matrix_run"] = None
-    at.switch_page("../pages/history.py").run()
+    at.switch_page("app/pages/history.py").run()
     assert not at.exception, at.exception
     assert "Matrix 3 × 2 · Done" in page_source(at)
     at.button(key=f"open-{run_id}").click().run()
@@ -221,7 +221,7 @@ def test_a_planted_key_reaches_no_cell_page_export_or_database_row(app: Any, dat
     assert states[(0, 0)].status == "done" and states[(0, 1)].error_type == "AuthenticationError"
     assert "Incorrect API key provided" in (states[(0, 1)].error_message or "")
     sources = [page_source(at)]
-    at.switch_page("../pages/history.py").run()
+    at.switch_page("app/pages/history.py").run()
     sources.append(page_source(at))
     runs = history_store(data_dir).search()
     exports = [f.render(runs) for f in FORMATS.values()]

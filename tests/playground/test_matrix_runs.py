@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from app.compare.matrix import MatrixRun, MatrixSpec
 from app.history import usage
 from app.history.matrix_store import MatrixStore
 from app.history.store import HistoryStore
-from app.matrix import MatrixRun, MatrixSpec
 
 CITIES = [{"city": c} for c in ("Paris", "Rome", "Oslo", "Bern")]
 
@@ -113,7 +113,7 @@ KILLED_MID_RUN = """
 import os, signal, sys
 from app.history.matrix_store import MatrixStore
 from app.history.store import HistoryStore
-from app.matrix import MatrixRun, MatrixSpec
+from app.compare.matrix import MatrixRun, MatrixSpec
 from vv_llm.settings import settings
 from vv_llm.testing.demo import DemoBackend
 

@@ -45,7 +45,7 @@ def test_a_planted_key_never_leaves_the_settings_file(app: Any, data_dir: Path, 
 
     pages = [page_source(at)]
     for page in ("history", "dashboard", "endpoints"):
-        at.switch_page(f"../pages/{page}.py").run()
+        at.switch_page(f"app/pages/{page}.py").run()
         assert not at.exception
         pages.append(page_source(at))
     assert all(KEY not in source for source in pages)

@@ -19,8 +19,8 @@ def test_each_column_cost_names_its_price_source(app: Any) -> None:
 
 
 def test_cost_badges_name_genai_prices_and_the_catalogue() -> None:
-    from app.costs import priced
-    from app.runner import ColumnState
+    from app.compare.costs import priced
+    from app.compare.runner import ColumnState
     from app.ui.common import md_escape
     from app.ui.results import metrics_markdown
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.answer_diff import compare_answers, diff_html, word_diff
-from app.prompt_sets import (
+from app.compare.answer_diff import compare_answers, diff_html, word_diff
+from app.compare.prompt_sets import (
     PromptSetError,
     apply_editor_changes,
     load_for_template,
@@ -137,7 +137,7 @@ def demo_settings() -> Iterator[Any]:
 
 
 def test_the_estimate_counts_prompts_with_vv_llm_and_bounds_output_by_max_tokens(demo_settings: Any) -> None:
-    from app.matrix import MatrixSpec, estimate
+    from app.compare.matrix import MatrixSpec, estimate
     from vv_llm.testing.demo import DEMO_PRICES
     from vv_llm.utilities.tokens import get_message_token_counts
 
@@ -159,7 +159,7 @@ def test_the_estimate_counts_prompts_with_vv_llm_and_bounds_output_by_max_tokens
 
 
 def test_a_model_without_prices_makes_the_bound_unknown_and_a_budget_asks_for_confirmation(demo_settings: Any) -> None:
-    from app.cost_guard import estimate_run
+    from app.compare.cost_guard import estimate_run
     from vv_llm.settings import settings
 
     data = settings.model.model_dump(exclude_unset=True)

@@ -11,7 +11,7 @@ from playground_helpers import history_store, texts, wait_for_run
 
 
 def test_compare_shows_the_report_per_column_and_history_keeps_it(app: Any, data_dir: Path) -> None:
-    from app.conversation import restored_state
+    from app.compare.conversation import restored_state
     from app.history.models import RunResult
 
     at = app.run()

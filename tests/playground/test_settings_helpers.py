@@ -17,7 +17,7 @@ KEY = "sk-helper-secret-abcdef123456"
 
 
 def test_write_is_atomic_0600_and_refuses_invalid_data(tmp_path: Path) -> None:
-    from app.settings_file import read_settings, write_settings
+    from app.settings.file import read_settings, write_settings
 
     path = tmp_path / "nested" / "settings.json"
     saved = write_settings(path, {"VERSION": "2", "endpoints": [{"id": "a", "api_key": KEY, "api_base": "https://x.example/v1/"}]})
@@ -33,7 +33,7 @@ def test_write_is_atomic_0600_and_refuses_invalid_data(tmp_path: Path) -> None:
 
 
 def test_reading_upgrades_old_layouts_and_reports_broken_files(tmp_path: Path) -> None:
-    from app.settings_file import read_settings
+    from app.settings.file import read_settings
 
     old = tmp_path / "old.json"
     old.write_text(
@@ -59,7 +59,7 @@ def test_reading_upgrades_old_layouts_and_reports_broken_files(tmp_path: Path) -
 
 
 def test_redact_and_secret_values_cover_every_kind_of_secret() -> None:
-    from app.settings_file import mask_secret, redact, secret_values
+    from app.settings.file import mask_secret, redact, secret_values
 
     data: dict[str, Any] = {
         "VERSION": "2",
@@ -91,7 +91,7 @@ def test_redact_and_secret_values_cover_every_kind_of_secret() -> None:
 
 
 def test_demo_mode_follows_the_settings(tmp_path: Path) -> None:
-    from app.settings_file import has_usable_endpoint
+    from app.settings.file import has_usable_endpoint
 
     assert not has_usable_endpoint({"VERSION": "2"})
     assert not has_usable_endpoint({"endpoints": [{"id": "a"}]})
@@ -101,7 +101,7 @@ def test_demo_mode_follows_the_settings(tmp_path: Path) -> None:
 
 
 def test_user_messages_carry_images_as_data_urls() -> None:
-    from app.conversation import image_count, message_text, user_message
+    from app.compare.conversation import image_count, message_text, user_message
 
     message = user_message("What is this?", [("image/png", b"\x89PNG")])
     assert message["content"][0] == {"type": "text", "text": "What is this?"}
@@ -120,7 +120,7 @@ def test_user_messages_carry_images_as_data_urls() -> None:
 )
 def test_deployment_kinds_need_their_fields(app: Any, data_dir: Path, kind: str, path: str, message: str) -> None:
     at = app.run()
-    at.switch_page("../pages/endpoints.py").run()
+    at.switch_page("app/pages/endpoints.py").run()
     at.selectbox(key="add-endpoint-provider").set_value("custom")
     at.button(key="add-endpoint").click().run()
     prefix = f"v{at.session_state['draft_version']}-ep-{at.session_state['draft_uids'][0]}"
@@ -132,7 +132,7 @@ def test_deployment_kinds_need_their_fields(app: Any, data_dir: Path, kind: str,
 
 
 def test_column_cost_charges_cached_input_at_its_own_price() -> None:
-    from app.costs import cost_usd
+    from app.compare.costs import cost_usd
     from vv_llm.settings import settings
 
     settings.load(

@@ -1,6 +1,6 @@
 """The Usage page's numbers as the playground computed them before they moved into SQL: every
 result row loaded, then pandas. Tests check the SQL aggregates (``app.history.usage``,
-``app.dashboard_data``) against it on generated histories."""
+``app.history.dashboard_data``) against it on generated histories."""
 
 from __future__ import annotations
 

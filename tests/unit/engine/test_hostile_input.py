@@ -128,7 +128,7 @@ def test_a_call_header_http_cannot_carry_is_a_typed_error_without_the_value(use:
 
 
 def test_redaction_matches_the_escaped_and_url_encoded_forms_of_a_key() -> None:
-    from app.scrub import Scrubber
+    from app.settings.scrub import Scrubber
 
     raw = KEY + "\n"
     text = f"Illegal header value b'Bearer {KEY}\\n' · json {json.dumps(raw)} · url ?key={quote(raw)} · plus {quote(KEY + '/x+y=')}"

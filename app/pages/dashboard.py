@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from app import charts
-from app import dashboard_data as data
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
+from app.history import dashboard_charts as charts
+from app.history import dashboard_data as data
 from app.history import usage
 from app.history.usage import UsageWindow
 from app.ui.common import header

@@ -14,11 +14,11 @@ import streamlit as st
 
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
-from app.catalog import model_options
-from app.connection_test import check_endpoint
-from app.scrub import Scrubber
-from app.settings_draft import best_slot, merge_import, models_using, parse_import, ref_id, rename_endpoint_refs
-from app.settings_file import mask_secret, redact, secret_values, validate
+from app.compare.model_picker import model_options
+from app.settings.connection_check import check_endpoint
+from app.settings.draft import best_slot, merge_import, models_using, parse_import, ref_id, rename_endpoint_refs
+from app.settings.file import mask_secret, redact, secret_values, validate
+from app.settings.scrub import Scrubber
 from app.ui.common import header, md_escape
 from app.ui.settings_forms import Slots, endpoint_form, model_form, shown_endpoint
 from vv_llm.errors import SettingsError

@@ -8,8 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app.bootstrap import AppContext, context
-from app.catalog import ModelOption, availability, initial_selection, model_options
-from app.conversation import (
+from app.compare.conversation import (
     EXAMPLE_TOOLS,
     ColumnParams,
     Conversation,
@@ -20,8 +19,9 @@ from app.conversation import (
     typed_tool_results,
     user_message,
 )
-from app.runner import CompareRun
-from app.scrub import scrubbed_column, scrubbed_messages
+from app.compare.model_picker import ModelOption, availability, initial_selection, model_options
+from app.compare.runner import CompareRun
+from app.settings.scrub import scrubbed_column, scrubbed_messages
 from app.ui import history_notice, judge
 from app.ui import results as results_ui
 from app.ui.common import demo_notice, header, settings_problem

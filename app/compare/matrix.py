@@ -1,6 +1,6 @@
 """Matrix runs: every prompt of a set sent to every chosen model, with a concurrency cap.
 
-A ``MatrixRun`` is a ``CompareRun`` (app.runner) over the cells still to answer: the same
+A ``MatrixRun`` is a ``CompareRun`` (app.compare.runner) over the cells still to answer: the same
 streaming, stop and snapshot machinery, with ``concurrency`` slots per model (a slow model never
 takes a fast one's slots, so the run takes about the slowest model's answers / concurrency). Cells already answered (from
 history, when a stopped or interrupted run is resumed) are kept and never sent again.
@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.bgloop import BackgroundLoop
-from app.catalog import parse_ref
-from app.conversation import ColumnParams
-from app.cost_guard import CostEstimate, estimate_model
-from app.prompt_sets import effective_template, render
-from app.runner import DONE, ERROR, FINISHED, PARTIAL, STOPPED, ColumnRequest, ColumnState, CompareRun, RunRecorder
+from app.compare.background_loop import BackgroundLoop
+from app.compare.conversation import ColumnParams
+from app.compare.cost_guard import CostEstimate, estimate_model
+from app.compare.model_picker import parse_ref
+from app.compare.prompt_sets import effective_template, render
+from app.compare.runner import DONE, ERROR, FINISHED, PARTIAL, STOPPED, ColumnRequest, ColumnState, CompareRun, RunRecorder
 
 Cell = tuple[int, int]
 """(prompt row, model column)."""

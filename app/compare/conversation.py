@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.catalog import parse_ref
-from app.runner import DONE, ColumnRequest, ColumnState, CompareRun
+from app.compare.model_picker import parse_ref
+from app.compare.runner import DONE, ColumnRequest, ColumnState, CompareRun
 
 NO_TOOL_RESULT = "(The playground does not run tools, so there is no result for this call.)"
 TOOL_RESULT_PREFIX = "tool-result::"

@@ -9,10 +9,8 @@ import streamlit as st
 
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
-from app.catalog import ModelOption, model_options
-from app.cost_guard import CostEstimate
-from app.history.matrix_store import MatrixStore, matrix_store
-from app.matrix import (
+from app.compare.cost_guard import CostEstimate
+from app.compare.matrix import (
     MAX_CONCURRENCY,
     SORTS,
     MatrixRun,
@@ -24,7 +22,8 @@ from app.matrix import (
     order_cells,
     summarize,
 )
-from app.prompt_sets import (
+from app.compare.model_picker import ModelOption, model_options
+from app.compare.prompt_sets import (
     PLAIN_COLUMN,
     PromptSetError,
     apply_editor_changes,
@@ -35,6 +34,7 @@ from app.prompt_sets import (
     to_csv,
     validate,
 )
+from app.history.matrix_store import MatrixStore, matrix_store
 from app.ui import matrix as matrix_ui
 from app.ui.common import demo_notice, header, md_escape, settings_problem
 from vv_llm.settings import settings

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.scrub import Scrubber
-from app.settings_file import EMPTY, LoadedSettings, has_usable_endpoint, read_settings, secret_values, write_settings
+from app.settings.file import EMPTY, LoadedSettings, has_usable_endpoint, read_settings, secret_values, write_settings
+from app.settings.scrub import Scrubber
 from vv_llm.errors import SettingsError
 from vv_llm.settings import settings
 from vv_llm.testing.demo import DemoBackend

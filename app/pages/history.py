@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import formatting as fmt
 from app.bootstrap import AppContext, context
-from app.conversation import from_history
+from app.compare.conversation import from_history
 from app.history.export import FORMATS
 from app.history.matrix_store import matrix_store
 from app.history.store import HistoryStore, RunView

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.bgloop import BackgroundLoop, shared_loop
-from app.costs import priced
-from app.usage_estimate import estimate_usage
+from app.compare.background_loop import BackgroundLoop, shared_loop
+from app.compare.costs import priced
+from app.compare.usage_estimate import estimate_usage
 from vv_llm.chat_clients import create_async_chat_client
 from vv_llm.errors import PartialStreamError
 
