@@ -85,10 +85,10 @@ class WireProtocol:
 
 _REGISTRY: list[WireProtocol] = []
 _MODULES = [
-    "vv_llm.testing.openai_wire",
-    "vv_llm.testing.anthropic_wire",
-    "vv_llm.testing.gemini_wire",
-    "vv_llm.testing.bedrock_wire",
+    "vv_llm.testing.wires.openai_compatible",
+    "vv_llm.testing.wires.anthropic",
+    "vv_llm.testing.wires.gemini",
+    "vv_llm.testing.wires.bedrock",
 ]
 
 

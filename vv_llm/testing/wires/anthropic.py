@@ -460,7 +460,7 @@ class VertexAnthropicWire(AnthropicWire):
     def answer(self, request: RecordedRequest) -> Rendered | None:
         """Refuse a bearer token the fake Google token endpoint did not issue (or that expired)."""
         try:
-            from vv_llm.testing.gemini_wire import bearer_token_problem
+            from vv_llm.testing.wires.gemini import bearer_token_problem
         except ImportError:  # pragma: no cover - the Google protocols are optional
             return None
         problem = bearer_token_problem(request)
