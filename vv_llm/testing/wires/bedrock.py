@@ -1,10 +1,11 @@
 """The AWS Bedrock Runtime Converse wire protocol: ``POST /model/{modelId}/converse`` (JSON) and
-``/converse-stream`` (binary ``application/vnd.amazon.eventstream`` frames).
+``/converse-stream`` (binary ``application/vnd.amazon.eventstream`` frames, :mod:`.aws_eventstream`),
+and CountTokens (``POST /model/{modelId}/count-tokens``).
 
 Requests must carry a SigV4 ``Authorization`` header (``AWS4-HMAC-SHA256 Credential=...``) with
-``x-amz-date``, or a Bedrock API key as a bearer token; bodies are validated against Bedrock's own
-service model (botocore's) plus the conversation rules the service enforces. Errors come back as
-Bedrock sends them: ``{"message": ...}`` with ``x-amzn-errortype``.
+``x-amz-date``, or a Bedrock API key as a bearer token (:mod:`.aws_sigv4`); bodies are validated
+as the service validates them (:mod:`.bedrock_validation`). Errors come back as Bedrock sends
+them: ``{"message": ...}`` with ``x-amzn-errortype``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import struct
 import uuid
-from binascii import crc32
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, split_text
+from vv_llm.testing.wires._common import (
+    cached_prompt_count,
+    check,
+    compact_json,
+    finish_reason_in,
+    json_body,
+    output_count,
+    prompt_count,
+)
+from vv_llm.testing.wires.aws_eventstream import event_frame, exception_frame
+from vv_llm.testing.wires.aws_sigv4 import access_key_of, sigv4_problem
+from vv_llm.testing.wires.bedrock_validation import validate_converse, validate_shape
 
 EXCEPTIONS = {
     400: "ValidationException",
@@ -33,173 +44,7 @@ EXCEPTIONS = {
     503: "ServiceUnavailableException",
 }
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "content_filtered"}
-_AUTH = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[A-Z0-9]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/(?P<service>[a-z-]+)/aws4_request, "
-    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
-)
-_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
 _PATH = re.compile(r"/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream)$")
-_PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
-
-
-def _dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def frame(headers: dict[str, str], payload: bytes) -> bytes:
-    """One AWS event-stream message: prelude (lengths + CRC), string headers, payload, CRC."""
-    encoded = b"".join(
-        len(name.encode()).to_bytes(1, "big") + name.encode() + b"\x07" + len(value.encode()).to_bytes(2, "big") + value.encode()
-        for name, value in headers.items()
-    )
-    prelude = struct.pack(">II", 16 + len(encoded) + len(payload), len(encoded))
-    message = prelude + struct.pack(">I", crc32(prelude)) + encoded + payload
-    return message + struct.pack(">I", crc32(message))
-
-
-def event_frame(event: str, data: dict[str, Any]) -> bytes:
-    payload = {**data, "p": _PADDING[: 1 + secrets.randbelow(len(_PADDING))]}
-    return frame({":event-type": event, ":content-type": "application/json", ":message-type": "event"}, _dumps(payload))
-
-
-def exception_frame(exception: str, message: str) -> bytes:
-    headers = {":exception-type": exception, ":content-type": "application/json", ":message-type": "exception"}
-    return frame(headers, _dumps({"message": message}))
-
-
-def sigv4_problem(request: RecordedRequest) -> tuple[str, str] | None:
-    """``(exception, message)`` when the request is not SigV4-signed (nor bearer-authenticated) as Bedrock requires."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return None if auth[7:].strip() else ("UnrecognizedClientException", "The security token included in the request is invalid.")
-    if not auth:
-        return "MissingAuthenticationTokenException", "Missing Authentication Token"
-    match = _AUTH.match(auth)
-    if match is None:
-        return (
-            "IncompleteSignatureException",
-            f"Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' in AWS4-HMAC-SHA256 form: {auth[:40]}",
-        )
-    date = request.headers.get("x-amz-date", "")
-    if not _AMZ_DATE.match(date):
-        return "IncompleteSignatureException", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-    signed = match["signed"].split(";")
-    if "host" not in signed or "x-amz-date" not in signed:
-        return "IncompleteSignatureException", "The host and x-amz-date headers must be signed."
-    if match["date"] != date[:8]:
-        return "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP."
-    if match["service"] != "bedrock":
-        return "InvalidSignatureException", f"Credential should be scoped to correct service: 'bedrock'. (got {match['service']!r})"
-    if "x-amz-security-token" in request.headers and "x-amz-security-token" not in signed:
-        return "IncompleteSignatureException", "x-amz-security-token must be signed."
-    return None
-
-
-def access_key_of(request: RecordedRequest) -> str:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    match = _AUTH.match(auth)
-    return match["key"] if match else ""
-
-
-class _Invalid(ValueError):
-    pass
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise _Invalid(message)
-
-
-def _validate_shape(params: dict[str, Any], operation: str = "Converse") -> None:
-    """Validate against Bedrock's service model, as the service's own front end does."""
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    model = _service_model(botocore.session)
-    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
-    if report.has_errors():
-        raise _Invalid(report.generate_report())
-
-
-_SERVICE_MODEL: list[Any] = []
-
-
-def _service_model(session_module: Any) -> Any:
-    if not _SERVICE_MODEL:
-        _SERVICE_MODEL.append(session_module.get_session().get_service_model("bedrock-runtime"))
-    return _SERVICE_MODEL[0]
-
-
-def validate_converse(body: Any, model: str) -> None:
-    """Raise ValueError with Bedrock's wording for a Converse body the service rejects."""
-    _check(isinstance(body, dict), "The request body must be a JSON object.")
-    _validate_shape({**body, "modelId": model})
-    from vv_llm.testing.structured_rules import check_converse_output_config
-
-    check_converse_output_config(body, model)
-    messages = body.get("messages") or []
-    _check(bool(messages), "The messages field is required and must not be empty.")
-    _check(
-        messages[0]["role"] == "user",
-        "A conversation must start with a user message. Try again with a conversation that starts with a user message.",
-    )
-    previous_tool_ids: set[str] = set()
-    uses_tools = False
-    for i, message in enumerate(messages):
-        if i:
-            _check(
-                message["role"] != messages[i - 1]["role"],
-                "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.",
-            )
-        _check(
-            bool(message["content"]),
-            f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again.",
-        )
-        result_ids = set()
-        for j, block in enumerate(message["content"]):
-            if "text" in block:
-                _check(
-                    bool(block["text"].strip()),
-                    f"The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again.",
-                )
-            if "toolResult" in block:
-                uses_tools = True
-                result_ids.add(block["toolResult"]["toolUseId"])
-            if "toolUse" in block:
-                uses_tools = True
-            if "reasoningContent" in block and "reasoningText" in block["reasoningContent"]:
-                _check(
-                    message["role"] == "assistant", f"messages.{i}.content.{j}: reasoning content is only allowed in assistant messages."
-                )
-        if result_ids:
-            _check(
-                result_ids <= previous_tool_ids,
-                f"The toolResult blocks at messages.{i}.content contain ids that do not match the toolUse blocks of the previous turn.",
-            )
-        if message["role"] == "user" and previous_tool_ids:
-            _check(
-                previous_tool_ids <= result_ids,
-                f"Expected toolResult blocks at messages.{i}.content for the following Ids: {', '.join(sorted(previous_tool_ids - result_ids))}",
-            )
-        previous_tool_ids = (
-            {b["toolUse"]["toolUseId"] for b in message["content"] if "toolUse" in b} if message["role"] == "assistant" else set()
-        )
-    if uses_tools:
-        _check(bool(body.get("toolConfig")), "The toolConfig field must be defined when using toolUse and toolResult content blocks.")
-    fields = body.get("additionalModelRequestFields") or {}
-    thinking = fields.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        budget = thinking.get("budget_tokens")
-        max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
-        _check(isinstance(budget, int) and budget >= 1024, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
-        _check(isinstance(max_tokens, int) and max_tokens > (budget or 0), "`max_tokens` must be greater than `thinking.budget_tokens`.")
-        _check("temperature" not in (body.get("inferenceConfig") or {}), "`temperature` may only be set to 1 when thinking is enabled.")
-    breakpoints = sum(1 for m in messages for b in m["content"] if "cachePoint" in b)
-    breakpoints += sum(1 for b in body.get("system") or () if "cachePoint" in b)
-    breakpoints += sum(1 for t in (body.get("toolConfig") or {}).get("tools") or () if "cachePoint" in t)
-    _check(breakpoints <= 4, f"A maximum of 4 blocks with cache_control may be provided. Found {breakpoints}.")
 
 
 def _text_of(blocks: list[dict[str, Any]]) -> str:
@@ -235,10 +80,7 @@ class BedrockConverseWire(WireProtocol):
             raise ValueError("unauthenticated")  # rendered as Bedrock's 403 by render_error
         match = path.search(request.path)
         assert match is not None
-        try:
-            return unquote(match["model"]), request.json
-        except ValueError:
-            raise _Invalid("Malformed input request, please reformat your input and try again.") from None
+        return unquote(match["model"]), json_body(request, "Malformed input request, please reformat your input and try again.")
 
     def info(self, body: dict[str, Any], model: str, stream: bool) -> RequestInfo:
         texts = [_text_of(body.get("system") or [])]
@@ -252,12 +94,11 @@ class BedrockConverseWire(WireProtocol):
                 last_user = text
         declared = [t["toolSpec"] for t in (body.get("toolConfig") or {}).get("tools") or () if "toolSpec" in t]
         thinking = (body.get("additionalModelRequestFields") or {}).get("thinking")
-        return RequestInfo(
-            protocol=self.name,
-            model=model,
-            stream=stream,
-            messages_text="\n".join(t for t in texts if t),
-            last_user_text=last_user,
+        return self.request_info(
+            model,
+            stream,
+            texts,
+            last_user,
             tools=[spec["name"] for spec in declared],
             thinking=isinstance(thinking, dict) and thinking.get("type") == "enabled",
             body=body,
@@ -276,15 +117,8 @@ class BedrockConverseWire(WireProtocol):
 
     @staticmethod
     def usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
-        prompt = max(prompt, reply.cached_tokens + reply.cache_creation_tokens)
-        completion = (
-            reply.completion_tokens
-            if reply.completion_tokens is not None
-            else count_tokens(reply.content, info.model)
-            + count_tokens(reply.reasoning or "", info.model)
-            + sum(count_tokens(t.arguments_json(), info.model) + 5 for t in reply.tool_calls)
-        )
+        prompt = cached_prompt_count(reply, info)
+        completion = output_count(reply, info)
         usage = {
             "inputTokens": prompt - reply.cached_tokens - reply.cache_creation_tokens,
             "outputTokens": completion,
@@ -297,8 +131,7 @@ class BedrockConverseWire(WireProtocol):
 
     @staticmethod
     def stop_reason(reply: Reply) -> str:
-        reason = reply.final_finish_reason()
-        return _STOP_REASONS.get(reason, reason)
+        return finish_reason_in(reply, _STOP_REASONS)
 
     @staticmethod
     def content(reply: Reply) -> list[dict[str, Any]]:
@@ -323,7 +156,7 @@ class BedrockConverseWire(WireProtocol):
             "stopReason": self.stop_reason(reply),
             "usage": self.usage(reply, info),
         }
-        return Rendered(200, self.headers("application/json", reply.headers), body=_dumps(body))
+        return Rendered(200, self.headers("application/json", reply.headers), body=compact_json(body))
 
     def _stream(self, reply: Reply, info: RequestInfo) -> Iterator[tuple[str, bytes]]:
         yield "meta", event_frame("messageStart", {"role": "assistant"})
@@ -372,7 +205,7 @@ class BedrockConverseWire(WireProtocol):
         )
         head = self.headers("application/json", headers)
         head["x-amzn-errortype"] = f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/"
-        return Rendered(status, head, body=_dumps({"message": message}))
+        return Rendered(status, head, body=compact_json({"message": message}))
 
     def malformed_piece(self) -> bytes:
         good = event_frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}})
@@ -398,17 +231,17 @@ class BedrockCountWire(BedrockConverseWire):
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
         model, body = self.signed_body(request, _COUNT_PATH)
-        _check(isinstance(body, dict), "The request body must be a JSON object.")
-        _validate_shape({**body, "modelId": model}, "CountTokens")
-        _check(not _INFERENCE_PROFILE.match(model), "The provided model doesn't support counting tokens.")
+        check(isinstance(body, dict), "The request body must be a JSON object.")
+        validate_shape({**body, "modelId": model}, "CountTokens")
+        check(not _INFERENCE_PROFILE.match(model), "The provided model doesn't support counting tokens.")
         converse = body["input"].get("converse")
-        _check(isinstance(converse, dict), "This fake counts Converse input only (input.converse).")
+        check(isinstance(converse, dict), "This fake counts Converse input only (input.converse).")
         validate_converse(converse, model)
         return self.info(converse, model, False)
 
     def render(self, reply: Reply, info: RequestInfo, request: RecordedRequest) -> Rendered:
-        count = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
-        return Rendered(200, self.headers("application/json", reply.headers), body=_dumps({"inputTokens": count}))
+        count = prompt_count(reply, info)
+        return Rendered(200, self.headers("application/json", reply.headers), body=compact_json({"inputTokens": count}))
 
 
 PROTOCOLS = [BedrockConverseWire(), BedrockCountWire()]
