@@ -1,7 +1,7 @@
 """What the fake wires share: JSON and SSE framing, credentials, refusals, usage counts.
 
-Each helper writes bytes exactly as the wires wrote them before they were shared; the
-wire-fidelity tests hold them to the providers' own formats.
+The framing helpers write the providers' own byte formats (held to them by the wire-fidelity
+tests); the count helpers keep every wire's usage consistent with vv-llm's own token counts.
 """
 
 from __future__ import annotations
