@@ -65,7 +65,7 @@ DEMO_MODELS: tuple[DemoModel, ...] = (
 def anthropic_demo_available() -> bool:
     """Whether this install can serve and call a model over the Anthropic protocol."""
     try:
-        return bool(find_spec("vv_llm.testing.anthropic_wire") and find_spec("vv_llm.chat_clients.adapters.anthropic"))
+        return bool(find_spec("vv_llm.testing.wires.anthropic") and find_spec("vv_llm.chat_clients.adapters.anthropic"))
     except ImportError:  # pragma: no cover
         return False
 

@@ -56,6 +56,11 @@ class WireProtocol:
     def parse(self, request: RecordedRequest) -> RequestInfo:
         raise NotImplementedError
 
+    def request_info(self, model: str, stream: bool, texts: list[str], last_user: str, **details: Any) -> RequestInfo:
+        """What ``parse`` read from a request whose prompt reads ``texts`` (empty ones left out)."""
+        prompt_text = "\n".join(t for t in texts if t)
+        return RequestInfo(protocol=self.name, model=model, stream=stream, messages_text=prompt_text, last_user_text=last_user, **details)
+
     def check_auth(self, request: RecordedRequest, keys: set[str]) -> bool:
         return True
 
@@ -84,25 +89,16 @@ class WireProtocol:
 
 
 _REGISTRY: list[WireProtocol] = []
-_MODULES = [
-    "vv_llm.testing.openai_wire",
-    "vv_llm.testing.anthropic_wire",
-    "vv_llm.testing.gemini_wire",
-    "vv_llm.testing.bedrock_wire",
-]
 
 
 def protocols() -> list[WireProtocol]:
-    """Every available protocol (modules not yet written are skipped)."""
+    """Every protocol the server speaks: each module of :mod:`vv_llm.testing.wires` lists its own
+    in ``PROTOCOLS`` (imported on first use; their routes do not overlap)."""
     if not _REGISTRY:
         from importlib import import_module
 
-        for module in _MODULES:
-            try:
-                mod = import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-                continue
-            _REGISTRY.extend(mod.PROTOCOLS)
+        from vv_llm.testing.wires import WIRE_MODULES
+
+        for name in WIRE_MODULES:
+            _REGISTRY.extend(import_module(f"vv_llm.testing.wires.{name}").PROTOCOLS)
     return _REGISTRY

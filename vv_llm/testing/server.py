@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol, protocols
 from vv_llm.testing.script import Reply, RequestInfo, echo_responder
+from vv_llm.testing.wires._common import bearer_token
 
 Responder = Callable[[RequestInfo], Reply]
 
@@ -230,8 +231,9 @@ class FakeLLMServer:
 
     def _models_page(self, request: RecordedRequest) -> Rendered:
         """``GET /v1/models`` as OpenAI answers it (401 without an accepted key when keys are set)."""
-        auth = request.headers.get("authorization", "")
-        key = auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        key = bearer_token(request)
+        if key is None:
+            key = request.headers.get("x-api-key", "")
         if self.api_keys is not None and key not in self.api_keys:
             body = {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
             return Rendered(401, {"content-type": "application/json"}, json.dumps(body).encode())

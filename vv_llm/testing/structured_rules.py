@@ -13,12 +13,9 @@ import json
 import re
 from typing import Any
 
+from vv_llm.testing.wires._common import check
+
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
 
 
 def catalogue_capability(model: str) -> str | None:
@@ -54,41 +51,41 @@ def check_openai_response_format(body: dict[str, Any], model: str) -> None:
     fmt = body.get("response_format")
     if fmt is None:
         return
-    _check(isinstance(fmt, dict), "Invalid type for 'response_format': expected an object")
+    check(isinstance(fmt, dict), "Invalid type for 'response_format': expected an object")
     kind = fmt.get("type")
-    _check(
+    check(
         kind in ("text", "json_object", "json_schema"),
         f"Invalid value: '{kind}'. Supported values are: 'text', 'json_object', and 'json_schema'.",
     )
     capability = catalogue_capability(model)
     if kind == "json_object":
         text = json.dumps(body.get("messages"), ensure_ascii=False).lower()
-        _check("json" in text, "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.")
-        _check(capability not in ("tool", "instruction"), "This response_format type is unavailable now")
+        check("json" in text, "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.")
+        check(capability not in ("tool", "instruction"), "This response_format type is unavailable now")
     if kind != "json_schema":
         return
-    _check(capability in (None, "json_schema"), "This response_format type is unavailable now")
+    check(capability in (None, "json_schema"), "This response_format type is unavailable now")
     spec = fmt.get("json_schema")
-    _check(isinstance(spec, dict), "Missing required parameter: 'response_format.json_schema'.")
+    check(isinstance(spec, dict), "Missing required parameter: 'response_format.json_schema'.")
     name = spec.get("name")
-    _check(isinstance(name, str), "Missing required parameter: 'response_format.json_schema.name'.")
-    _check(bool(_NAME.match(name)), f"Invalid 'response_format.json_schema.name': string does not match pattern. Got {name!r}")
+    check(isinstance(name, str), "Missing required parameter: 'response_format.json_schema.name'.")
+    check(bool(_NAME.match(name)), f"Invalid 'response_format.json_schema.name': string does not match pattern. Got {name!r}")
     schema = spec.get("schema")
-    _check(isinstance(schema, dict), "Invalid type for 'response_format.json_schema.schema': expected an object")
+    check(isinstance(schema, dict), "Invalid type for 'response_format.json_schema.schema': expected an object")
     if spec.get("strict"):
-        _check(
+        check(
             schema.get("type") == "object",
             f"Invalid schema for response_format '{name}': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{schema.get('type')}\"'.",
         )
         for where, sub in _subschemas(schema):
             if sub.get("type") == "object" or "properties" in sub:
                 context = f"context=({where!r})" if where else "context=()"
-                _check(
+                check(
                     sub.get("additionalProperties") is False,
                     f"Invalid schema for response_format '{name}': In {context}, 'additionalProperties' is required to be supplied and to be false.",
                 )
                 missing = [p for p in sub.get("properties") or {} if p not in (sub.get("required") or ())]
-                _check(
+                check(
                     not missing,
                     f"Invalid schema for response_format '{name}': In {context}, 'required' is required to be supplied and to be an "
                     f"array including every key in properties. Missing '{missing[0] if missing else ''}'.",
@@ -105,23 +102,23 @@ ANTHROPIC_FORMATS = frozenset({"date-time", "time", "date", "duration", "email",
 
 def check_anthropic_schema(schema: Any, where: str) -> None:
     """Anthropic's JSON schema rules for structured outputs (also Bedrock's, for Claude models)."""
-    _check(isinstance(schema, dict), f"{where}: Input should be a valid dictionary")
+    check(isinstance(schema, dict), f"{where}: Input should be a valid dictionary")
     for path, sub in _subschemas(schema):
         at = f"{where}{path}"
         unknown = sorted(set(sub) - ANTHROPIC_KEYWORDS)
-        _check(not unknown, f"{at}: JSON schema keyword '{unknown[0] if unknown else ''}' is not supported by structured outputs")
+        check(not unknown, f"{at}: JSON schema keyword '{unknown[0] if unknown else ''}' is not supported by structured outputs")
         if "format" in sub:
-            _check(sub["format"] in ANTHROPIC_FORMATS, f"{at}.format: string format '{sub['format']}' is not supported")
-        _check(sub.get("minItems") in (None, 0, 1), f"{at}.minItems: only 0 or 1 is supported")
+            check(sub["format"] in ANTHROPIC_FORMATS, f"{at}.format: string format '{sub['format']}' is not supported")
+        check(sub.get("minItems") in (None, 0, 1), f"{at}.minItems: only 0 or 1 is supported")
         if sub.get("type") == "object" or "properties" in sub:
-            _check(
+            check(
                 sub.get("additionalProperties") is False,
                 f"{at}: For 'object' type, 'additionalProperties' must be explicitly set to false",
             )
         ref = sub.get("$ref")
         if ref is not None:
-            _check(isinstance(ref, str) and ref.startswith("#/"), f"{at}.$ref: only local references are supported")
-    _check(not _recursive(schema), f"{where}: recursive schemas are not supported")
+            check(isinstance(ref, str) and ref.startswith("#/"), f"{at}.$ref: only local references are supported")
+    check(not _recursive(schema), f"{where}: recursive schemas are not supported")
 
 
 def _recursive(schema: dict[str, Any]) -> bool:
@@ -144,33 +141,31 @@ def _recursive(schema: dict[str, Any]) -> bool:
 
 
 def check_anthropic_output_config(body: dict[str, Any], model: str | None) -> None:
-    _check("output_format" not in body, "output_format: this parameter has moved to output_config.format")
+    check("output_format" not in body, "output_format: this parameter has moved to output_config.format")
     config = body.get("output_config")
     if config is None:
         return
-    _check(isinstance(config, dict), "output_config: Input should be a valid dictionary")
+    check(isinstance(config, dict), "output_config: Input should be a valid dictionary")
     for key in config:
-        _check(key in ("effort", "format"), f"output_config.{key}: Extra inputs are not permitted")
+        check(key in ("effort", "format"), f"output_config.{key}: Extra inputs are not permitted")
     fmt = config.get("format")
     if fmt is None:
         return
-    _check(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "output_config.format.type: Input should be 'json_schema'")
+    check(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "output_config.format.type: Input should be 'json_schema'")
     for key in fmt:
-        _check(key in ("type", "schema"), f"output_config.format.{key}: Extra inputs are not permitted")
+        check(key in ("type", "schema"), f"output_config.format.{key}: Extra inputs are not permitted")
     if model is not None:
-        _check(
-            catalogue_capability(model) in (None, "json_schema"), f"'{model}' does not support output_config.format (structured outputs)"
-        )
+        check(catalogue_capability(model) in (None, "json_schema"), f"'{model}' does not support output_config.format (structured outputs)")
     check_anthropic_schema(fmt.get("schema"), "output_config.format.schema")
     messages = body.get("messages") or []
-    _check(
+    check(
         not (messages and messages[-1].get("role") == "assistant"),
         "Prefilling the assistant message is not supported with structured outputs (output_config.format)",
     )
     for message in messages:
         for block in message.get("content") if isinstance(message.get("content"), list) else ():
             citations = block.get("citations") if isinstance(block, dict) else None
-            _check(
+            check(
                 not (isinstance(citations, dict) and citations.get("enabled")),
                 "Citations are not supported together with structured outputs (output_config.format)",
             )
@@ -188,22 +183,22 @@ def check_gemini_json_schema(config: dict[str, Any]) -> None:
     schema = config.get("responseJsonSchema", config.get("response_json_schema"))
     if schema is None:
         return
-    _check(
+    check(
         "responseSchema" not in config and "response_schema" not in config,
         "* GenerateContentRequest.generation_config: response_schema and response_json_schema cannot both be set.\n",
     )
-    _check(
+    check(
         config.get("responseMimeType", config.get("response_mime_type")) == "application/json",
         "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when response_json_schema is set.\n",
     )
-    _check(isinstance(schema, dict), "Invalid value at 'generation_config.response_json_schema'")
+    check(isinstance(schema, dict), "Invalid value at 'generation_config.response_json_schema'")
     for path, sub in _subschemas(schema):
         at = f"generation_config.response_json_schema{path}"
         unknown = sorted(set(sub) - GEMINI_JSON_SCHEMA_KEYWORDS)
-        _check(not unknown, f"* GenerateContentRequest.{at}: unsupported JSON Schema keyword '{unknown[0] if unknown else ''}'.\n")
+        check(not unknown, f"* GenerateContentRequest.{at}: unsupported JSON Schema keyword '{unknown[0] if unknown else ''}'.\n")
         if "$ref" in sub:
             siblings = [k for k in sub if not k.startswith("$")]
-            _check(not siblings, f"* GenerateContentRequest.{at}: no other properties may be set alongside $ref (found {siblings}).\n")
+            check(not siblings, f"* GenerateContentRequest.{at}: no other properties may be set alongside $ref (found {siblings}).\n")
 
 
 # -- Bedrock ---------------------------------------------------------------------------------
@@ -211,16 +206,16 @@ def check_converse_output_config(body: dict[str, Any], model: str) -> None:
     config = body.get("outputConfig")
     if config is None:
         return
-    _check(isinstance(config, dict) and set(config) <= {"textFormat"}, "outputConfig: only textFormat is supported")
+    check(isinstance(config, dict) and set(config) <= {"textFormat"}, "outputConfig: only textFormat is supported")
     fmt: Any = config.get("textFormat")
-    _check(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "outputConfig.textFormat.type: Value must be json_schema")
+    check(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "outputConfig.textFormat.type: Value must be json_schema")
     definition: Any = (fmt.get("structure") or {}).get("jsonSchema")
-    _check(isinstance(definition, dict), "outputConfig.textFormat.structure: exactly one member (jsonSchema) must be set")
-    _check(isinstance(definition.get("schema"), str), "outputConfig.textFormat.structure.jsonSchema.schema: must be a string")
+    check(isinstance(definition, dict), "outputConfig.textFormat.structure: exactly one member (jsonSchema) must be set")
+    check(isinstance(definition.get("schema"), str), "outputConfig.textFormat.structure.jsonSchema.schema: must be a string")
     try:
         schema = json.loads(definition["schema"])
     except ValueError:
         raise ValueError("outputConfig.textFormat.structure.jsonSchema.schema: is not valid JSON") from None
-    _check(isinstance(schema, dict), "outputConfig.textFormat.structure.jsonSchema.schema: must be a JSON object")
+    check(isinstance(schema, dict), "outputConfig.textFormat.structure.jsonSchema.schema: must be a JSON object")
     if "claude" in model or "anthropic." in model:
         check_anthropic_schema(schema, "outputConfig.textFormat.structure.jsonSchema.schema")

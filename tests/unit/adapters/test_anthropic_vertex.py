@@ -14,7 +14,7 @@ from vv_llm.chat_clients.adapters.google_credentials import clear_credentials_ca
 from vv_llm.errors import AuthenticationError, RateLimitError, ServerError, SettingsError
 from vv_llm.settings import settings
 from vv_llm.testing import Reply, ToolCallSpec
-from vv_llm.testing.gemini_wire import token_requests
+from vv_llm.testing.wires.google_oauth import token_requests
 
 MODEL = "claude-sonnet-4-5"
 MODEL_ID = "claude-sonnet-4-5@20250929"
@@ -147,9 +147,9 @@ def test_errors_are_typed(use_settings, fake_llm_server, reply, error_type, stat
 def test_refused_token_is_an_authentication_error(use_settings, fake_llm_server, service_account):
     client = use_settings()
     vertex_credentials(settings.get_endpoint("vertex-claude")).refresh()
-    from vv_llm.testing import gemini_wire
+    from vv_llm.testing.wires import google_oauth
 
-    gemini_wire._ISSUED_TOKENS.clear()  # the server forgets every token it issued, as after a revocation
+    google_oauth._ISSUED_TOKENS.clear()  # the server forgets every token it issued, as after a revocation
     with pytest.raises(AuthenticationError) as info:
         client.create_completion(USER)
     assert info.value.status == 401 and "invalid authentication credentials" in str(info.value)

@@ -162,7 +162,7 @@ EVENTS = ["messageStart", "contentBlockStart", "contentBlockDelta", "contentBloc
     truncate=st.none() | st.integers(0, 3000),
 )
 def test_bedrock_event_stream_frames(frames, cuts, truncate):
-    from vv_llm.testing.bedrock_wire import frame
+    from vv_llm.testing.wires.aws_eventstream import frame
 
     data = b"".join(
         frame(

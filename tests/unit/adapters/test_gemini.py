@@ -23,8 +23,8 @@ from vv_llm.errors import (
 )
 from vv_llm.settings import settings
 from vv_llm.testing import Reply, ToolCallSpec
-from vv_llm.testing.gemini_wire import PROMPT_BLOCKED
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
+from vv_llm.testing.wires.gemini import PROMPT_BLOCKED
 
 MODEL = "gemini-2.5-flash"
 PATH = f"/v1beta/models/{MODEL}:generateContent"

@@ -15,7 +15,7 @@ from vv_llm.chat_clients.adapters.google_credentials import clear_credentials_ca
 from vv_llm.errors import APIConnectionError, AuthenticationError, RateLimitError, SettingsError
 from vv_llm.settings import settings
 from vv_llm.testing import Reply, ToolCallSpec, unused_port
-from vv_llm.testing.gemini_wire import GoogleOAuthWire, token_requests
+from vv_llm.testing.wires.google_oauth import GoogleOAuthWire, token_requests
 
 MODEL = "gemini-2.5-pro"
 PROJECT = "vv-llm-test-project"

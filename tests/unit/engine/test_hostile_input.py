@@ -265,7 +265,7 @@ def test_a_long_line_split_across_reads_keeps_cr_lf_handling() -> None:
 
 def test_a_large_bedrock_frame_read_in_small_pieces_is_decoded_whole() -> None:
     from vv_llm.chat_clients.adapters.bedrock import ConverseStreamDecoder
-    from vv_llm.testing.bedrock_wire import event_frame as event
+    from vv_llm.testing.wires.aws_eventstream import event_frame as event
 
     settings.load(
         {

@@ -131,8 +131,8 @@ def test_fake_checks_requests_like_bedrock(bedrock, fake_llm_server):
 
 def test_botocore_decodes_our_frames(fake_llm_server):
     """The raw bytes, as sent, through botocore's event-stream parser (CRCs, headers, payloads)."""
-    from vv_llm.testing.bedrock_wire import BedrockConverseWire
     from vv_llm.testing.script import RequestInfo
+    from vv_llm.testing.wires.bedrock import BedrockConverseWire
 
     info = RequestInfo(protocol="bedrock", model=MODEL_ID, stream=True, messages_text="hi", last_user_text="hi", tools=[])
     pieces = b"".join(piece for _, piece in BedrockConverseWire()._stream(Reply(content="héllo wörld", chunk_chars=4), info))

@@ -5,21 +5,17 @@ Also serves Azure OpenAI deployment paths and every OpenAI-compatible backend.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.testing.protocol import RecordedRequest, Rendered, WireProtocol
-from vv_llm.testing.script import Reply, RequestInfo, count_tokens, prompt_tokens, split_text
+from vv_llm.testing.script import Reply, RequestInfo, count_tokens, split_text
 from vv_llm.testing.structured_rules import check_openai_response_format
+from vv_llm.testing.wires._common import bearer_token, compact_json, message_texts, prompt_count, sse, tool_call_tokens
 
 _FINGERPRINT = "fp_vvllmfake0"
-
-
-def _dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _text_of(content: Any) -> str:
@@ -37,9 +33,8 @@ class OpenAIWire(WireProtocol):
         return method == "POST" and path.endswith("/chat/completions")
 
     def check_auth(self, request: RecordedRequest, keys: set[str]) -> bool:
-        auth = request.headers.get("authorization", "")
-        key = auth[7:] if auth.lower().startswith("bearer ") else request.headers.get("api-key", "")
-        return key in keys
+        key = bearer_token(request)
+        return (key if key is not None else request.headers.get("api-key", "")) in keys
 
     def parse(self, request: RecordedRequest) -> RequestInfo:
         body = request.json
@@ -51,13 +46,7 @@ class OpenAIWire(WireProtocol):
         if not model:
             raise ValueError("you must provide a model parameter")
         check_openai_response_format(body, model)
-        texts = []
-        last_user = ""
-        for message in body["messages"]:
-            text = _text_of(message.get("content"))
-            texts.append(text)
-            if message.get("role") == "user":
-                last_user = text
+        texts, last_user = message_texts(body["messages"], _text_of)
         tools = [t.get("function", {}).get("name", "") for t in body.get("tools") or []]
         return RequestInfo(
             protocol=self.name,
@@ -78,9 +67,9 @@ class OpenAIWire(WireProtocol):
     # -- rendering -----------------------------------------------------------------------
     @staticmethod
     def _usage(reply: Reply, info: RequestInfo) -> dict[str, Any]:
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(info)
+        prompt = prompt_count(reply, info)
         reasoning = reply.reasoning_tokens if reply.reasoning_tokens is not None else count_tokens(reply.reasoning or "", info.model)
-        visible = count_tokens(reply.content, info.model) + sum(count_tokens(t.arguments_json(), info.model) + 5 for t in reply.tool_calls)
+        visible = count_tokens(reply.content, info.model) + tool_call_tokens(reply, info.model)
         if reply.usage_style == "xai":  # reasoning "counted separately from completion_tokens, but in total_tokens"
             completion = reply.completion_tokens if reply.completion_tokens is not None else visible
             total = prompt + completion + reasoning
@@ -141,7 +130,7 @@ class OpenAIWire(WireProtocol):
             "service_tier": "default",
             "system_fingerprint": _FINGERPRINT,
         }
-        return Rendered(200, self._headers("application/json", reply.headers), body=_dumps(body))
+        return Rendered(200, self._headers("application/json", reply.headers), body=compact_json(body))
 
     def _stream(self, reply: Reply, info: RequestInfo) -> Iterator[tuple[str, bytes]]:
         base: dict[str, Any] = {
@@ -157,7 +146,7 @@ class OpenAIWire(WireProtocol):
             data = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
             if info.include_usage:
                 data["usage"] = None
-            return b"data: " + _dumps(data) + b"\n\n"
+            return sse(compact_json(data))
 
         yield "meta", chunk({"role": "assistant", "content": "", "refusal": None})
         if reply.reasoning:
@@ -184,8 +173,8 @@ class OpenAIWire(WireProtocol):
                 yield "content", chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         yield "meta", chunk({}, reply.final_finish_reason())
         if info.include_usage:
-            yield "meta", b"data: " + _dumps({**base, "choices": [], "usage": self._usage(reply, info)}) + b"\n\n"
-        yield "meta", b"data: [DONE]\n\n"
+            yield "meta", sse(compact_json({**base, "choices": [], "usage": self._usage(reply, info)}))
+        yield "meta", sse(b"[DONE]")
 
     def render_error(
         self, status: int, message: str, error_type: str | None, request: RecordedRequest, headers: dict[str, str]
@@ -198,10 +187,10 @@ class OpenAIWire(WireProtocol):
         }.get(status, "server_error")
         code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status)
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-        return Rendered(status, self._headers("application/json", headers), body=_dumps(body))
+        return Rendered(status, self._headers("application/json", headers), body=compact_json(body))
 
     def stream_error_piece(self, message: str) -> bytes:
-        return b"data: " + _dumps({"error": {"message": message, "type": "server_error", "param": None, "code": None}}) + b"\n\n"
+        return sse(compact_json({"error": {"message": message, "type": "server_error", "param": None, "code": None}}))
 
 
 PROTOCOLS = [OpenAIWire()]
