@@ -103,7 +103,9 @@ def run_workers(
     data = {
         "endpoints": [
             {"id": "shared", "api_base": server.url("/v1"), "api_key": "sk-shared-test-key-0000", **endpoint},
-            {"id": "warm", "api_base": server.url("/v1"), "api_key": "sk-shared-test-key-0000"},
+            # A limit nothing reaches, so that warming up also loads the tokenizer a TPM estimate
+            # needs (about a second, longer on a busy machine, which would otherwise eat the run).
+            {"id": "warm", "api_base": server.url("/v1"), "api_key": "sk-shared-test-key-0000", "tpm": 10**9},
         ],
         "backends": {"openai": {"models": {"gpt-4o": {"endpoints": ["shared"]}, "gpt-4o-mini": {"endpoints": ["warm"]}}}},
         "rate_limit": {"window_seconds": WINDOW, **backend},
