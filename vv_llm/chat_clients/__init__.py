@@ -14,8 +14,8 @@ from vv_llm.types.enums import BackendType
 
 if TYPE_CHECKING:
     from vv_llm.chat_clients.base_client import AsyncChatClient, ChatClient
+    from vv_llm.chat_clients.format_messages import format_messages
     from vv_llm.chat_clients.streams import AsyncChatStream, ChatStream
-    from vv_llm.utilities.format_messages import format_messages
     from vv_llm.utilities.tokens import get_message_token_counts, get_token_counts
 
 __all__ = [
@@ -36,7 +36,7 @@ _LAZY = {
     "AsyncChatClient": "vv_llm.chat_clients.base_client",
     "ChatStream": "vv_llm.chat_clients.streams",
     "AsyncChatStream": "vv_llm.chat_clients.streams",
-    "format_messages": "vv_llm.utilities.format_messages",
+    "format_messages": "vv_llm.chat_clients.format_messages",
     "get_token_counts": "vv_llm.utilities.tokens",
     "get_message_token_counts": "vv_llm.utilities.tokens",
 }

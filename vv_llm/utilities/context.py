@@ -78,7 +78,7 @@ def fit_messages(
     ``max_tokens`` is the room kept for the answer. Raises :class:`ContextTooLongError` when the
     system prompts and the latest user turn alone do not fit.
     """
-    from vv_llm.chat_clients.messages import prepare_messages
+    from vv_llm.utilities.messages import prepare_messages
     from vv_llm.utilities.tokens import tokenizer_info
 
     messages = prepare_messages(messages)

@@ -11,10 +11,10 @@ import json
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import CallParams
-from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import image_url_value, inline_file, is_remote
+from vv_llm.utilities.messages import tool_arguments
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4

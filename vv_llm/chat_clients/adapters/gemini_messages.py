@@ -23,10 +23,10 @@ import json
 import mimetypes
 from typing import Any
 
-from vv_llm.chat_clients.messages import tool_arguments
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import image_url_value, inline_file
+from vv_llm.utilities.messages import tool_arguments
 
 FINISH_REASONS: dict[str, str | None] = {
     "STOP": "stop",

@@ -11,8 +11,8 @@ from collections.abc import Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.chat_clients.effects import Blocking, Sleep
 from vv_llm.errors import RateLimited
+from vv_llm.types.effects import Blocking, Sleep
 from vv_llm.utilities.rate_limit.store import Limit, Store
 
 if TYPE_CHECKING:

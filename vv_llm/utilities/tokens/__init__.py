@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from vv_llm.utilities.tokens.counters import Counter
     from vv_llm.utilities.tokens.messages import MessageTokenCount
     from vv_llm.utilities.tokens.models import TokenizerInfo
-    from vv_llm.utilities.tokens.remote import acount_tokens_remote, count_tokens_remote
+    from vv_llm.chat_clients.remote_tokens import acount_tokens_remote, count_tokens_remote
 
 __all__ = [
     "MessageTokenCount",
@@ -121,9 +121,10 @@ def describe_tokenizer(model: str, backend: BackendType | str | None = None) -> 
 
 def __getattr__(name: str) -> Any:
     if name in ("count_tokens_remote", "acount_tokens_remote"):
-        from vv_llm.utilities.tokens import remote
+        # Their home is the engine's layer (vv_llm.chat_clients); this documented path stays.
+        from vv_llm.chat_clients import remote_tokens
 
-        return getattr(remote, name)
+        return getattr(remote_tokens, name)
     if name in ("MessageTokenCount", "TokenizerInfo"):
         from vv_llm.utilities.tokens import messages, models
 

@@ -63,7 +63,7 @@ def format_messages(
 
     The input is never modified.
     """
-    from vv_llm.chat_clients.messages import prepare_messages
+    from vv_llm.utilities.messages import prepare_messages
 
     kind = BackendType.parse(backend)
     messages = prepare_messages(messages)
