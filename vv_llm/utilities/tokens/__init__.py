@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from vv_llm.errors import InvalidRequestError
 
 if TYPE_CHECKING:
+    from vv_llm.chat_clients.remote_tokens import acount_tokens_remote, count_tokens_remote
     from vv_llm.types.enums import BackendType
     from vv_llm.utilities.tokens.counters import Counter
     from vv_llm.utilities.tokens.messages import MessageTokenCount
     from vv_llm.utilities.tokens.models import TokenizerInfo
-    from vv_llm.chat_clients.remote_tokens import acount_tokens_remote, count_tokens_remote
 
 __all__ = [
     "MessageTokenCount",

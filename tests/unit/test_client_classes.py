@@ -1,0 +1,70 @@
+"""Every backend has its own sync and async client class, registered on its class line, and the
+factory returns exactly that class — for the enum member and for the backend named as a string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import vv_llm.chat_clients as chat_clients
+from vv_llm.chat_clients import AsyncChatClient, BackendType, ChatClient, create_async_chat_client, create_chat_client
+from vv_llm.chat_clients import clients as client_classes
+from vv_llm.types.options import OPTION_NAMES, CompletionOptions
+
+
+def spellings(backend: BackendType) -> list[Any]:
+    """The ways a caller may name a backend: the member, its settings key, its name in any case."""
+    return [backend, backend.value, backend.name, backend.name.upper(), f" {backend.value} "]
+
+
+@pytest.mark.parametrize("backend", list(BackendType))
+def test_each_backend_has_its_own_sync_and_async_class(backend: BackendType) -> None:
+    sync_class = getattr(chat_clients, f"{backend.name}ChatClient")
+    async_class = getattr(chat_clients, f"Async{backend.name}ChatClient")
+    assert ChatClient.for_backend(backend) is sync_class
+    assert AsyncChatClient.for_backend(backend) is async_class
+    assert issubclass(sync_class, ChatClient) and not issubclass(sync_class, AsyncChatClient)
+    assert issubclass(async_class, AsyncChatClient) and not issubclass(async_class, ChatClient)
+    assert sync_class.__module__ == async_class.__module__ == client_classes.__name__
+
+
+@pytest.mark.parametrize("backend", list(BackendType))
+def test_the_factory_returns_exactly_the_backends_class(backend: BackendType, fake_settings: Any) -> None:
+    for name in spellings(backend):
+        client = create_chat_client(name)
+        assert type(client) is ChatClient.for_backend(backend), name
+        assert client.backend is backend
+        async_client = create_async_chat_client(name)
+        assert type(async_client) is AsyncChatClient.for_backend(backend), name
+        assert async_client.backend is backend
+
+
+def test_an_unknown_backend_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown backend 'nope'; known: openai, anthropic"):
+        create_chat_client("nope")
+
+
+def test_every_class_in_clients_is_registered_and_exported() -> None:
+    defined = {
+        name for name, value in vars(client_classes).items() if isinstance(value, type) and value.__module__ == client_classes.__name__
+    }
+    assert len(defined) == 2 * len(BackendType)
+    assert defined <= set(chat_clients.__all__)
+    registered = {ChatClient.for_backend(b).__name__ for b in BackendType} | {AsyncChatClient.for_backend(b).__name__ for b in BackendType}
+    assert registered == defined
+
+
+def test_call_option_names_come_from_completion_options() -> None:
+    assert tuple(CompletionOptions.__annotations__) == OPTION_NAMES
+    assert set(OPTION_NAMES) == CompletionOptions.__optional_keys__
+    assert {"temperature", "max_tokens", "tools", "response_format", "timeout", "extra_body", "unsupported"} <= set(OPTION_NAMES)
+
+
+def test_options_reach_the_request_and_anything_else_goes_to_the_provider(fake_settings: Any, fake_llm_server: Any) -> None:
+    client = create_chat_client("openai", "gpt-4o", temperature=0.5, seed=1234)
+    client.create_completion([{"role": "user", "content": "hi"}], max_tokens=7, frequency_penalty=0.1)
+    body = fake_llm_server.last_request.json
+    assert (body["temperature"], body["max_completion_tokens"], body["seed"], body["frequency_penalty"]) == (0.5, 7, 1234, 0.1)
+    with pytest.raises(TypeError, match="stream cannot be a client default"):
+        create_chat_client("openai", "gpt-4o", stream=True)  # type: ignore[call-overload]
