@@ -14,28 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.errors import InvalidRequestError, ProviderError, ResponseParseError, status_error_class
+from vv_llm.types.effects import HttpRequest, HttpResponse  # defined with the effects that carry them; adapters import them from here
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedEndpoint
     from vv_llm.types.enums import BackendType
     from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
-
-
-@dataclass(slots=True)
-class HttpRequest:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None = None
-
-
-@dataclass(slots=True)
-class HttpResponse:
-    """A complete (non-streamed, or error) HTTP response."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 @dataclass(slots=True)
