@@ -16,6 +16,7 @@ from vv_llm.chat_clients.adapters import adapter_for
 from vv_llm.chat_clients.adapters.base import Adapter, CallParams
 from vv_llm.chat_clients.shaping import CallOptions, Shaped, call_options, shape_call
 from vv_llm.chat_clients.stream_check import BodySample, SniffedStream, stream_kind
+from vv_llm.chat_clients.structured import ToolAsContent
 from vv_llm.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -26,8 +27,10 @@ from vv_llm.errors import (
     VVLLMError,
 )
 from vv_llm.types.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
+from vv_llm.utilities.context import fit_context
 from vv_llm.utilities.endpoint_choice import choose_endpoint, cooldowns
 from vv_llm.utilities.messages import has_images, prepare_messages
+from vv_llm.utilities.rate_limit import gate_for
 from vv_llm.utilities.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -83,8 +86,6 @@ class CallEngine:
 
     # -- settings-derived state, rebuilt only when settings change -----------------------
     def _refresh(self) -> None:
-        from vv_llm.utilities.rate_limit import gate_for
-
         model = self.settings.model
         self._gate = gate_for(model)  # first: when it raises (its store's package missing), nothing is half-refreshed
         self._generation = self.settings.generation
@@ -180,8 +181,6 @@ class CallEngine:
         )
         trimmed = None
         if not options.get("skip_cutoff") and setting.context_length:
-            from vv_llm.utilities.context import fit_context
-
             params.messages, trimmed = fit_context(messages, resolved, self._answer_room(params, resolved), params.tools)
         total = options.get("deadline", self._total)
         if total is not None and not _positive(total):
@@ -290,8 +289,6 @@ class CallEngine:
                     yield ReadFirst(opened, BodySample(adapter, opened.status, opened.headers))  # raises what it was
                 decoder = adapter.stream_decoder()
                 if shaped is not None and shaped.plan is not None and shaped.plan.mechanism == "tool":
-                    from vv_llm.chat_clients.structured import ToolAsContent
-
                     decoder = ToolAsContent(decoder, shaped.plan)
                 if kind == "doubtful":
                     decoder = SniffedStream(decoder, adapter, opened.headers)
