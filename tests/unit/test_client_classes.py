@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 import vv_llm.chat_clients as chat_clients
 from vv_llm.chat_clients import AsyncChatClient, BackendType, ChatClient, create_async_chat_client, create_chat_client
 from vv_llm.chat_clients import clients as client_classes
+from vv_llm.errors import InvalidRequestError
 from vv_llm.types.options import OPTION_NAMES, CompletionOptions
+from vv_llm.utilities.tokens import get_message_token_counts
 
 
 def spellings(backend: BackendType) -> list[Any]:
@@ -68,3 +71,23 @@ def test_options_reach_the_request_and_anything_else_goes_to_the_provider(fake_s
     assert (body["temperature"], body["max_completion_tokens"], body["seed"], body["frequency_penalty"]) == (0.5, 7, 1234, 0.1)
     with pytest.raises(TypeError, match="stream cannot be a client default"):
         create_chat_client("openai", "gpt-4o", stream=True)  # type: ignore[call-overload]
+
+
+async def test_count_tokens_on_both_faces_uses_the_clients_own_connection(fake_settings: Any, fake_llm_server: Any) -> None:
+    messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "How many tokens is this?"}]
+    expected = get_message_token_counts(messages, None, "claude-sonnet-4-5")
+    sent: list[str] = []
+
+    async def note_async(request: httpx.Request) -> None:
+        sent.append(request.url.path)
+
+    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as http:
+        sync_client = create_chat_client("anthropic", "claude-sonnet-4-5", http_client=http)
+        assert sync_client.count_tokens(messages) == expected
+    async with httpx.AsyncClient(event_hooks={"request": [note_async]}) as http_async:
+        async_client = create_async_chat_client(BackendType.Anthropic, http_client=http_async)
+        assert await async_client.count_tokens(messages, "claude-sonnet-4-5") == expected
+    assert sent == ["/v1/messages/count_tokens"] * 2
+    assert fake_llm_server.last_request.path.endswith("/messages/count_tokens")
+    with pytest.raises(InvalidRequestError, match="no token count endpoint"):
+        create_chat_client("openai", "gpt-4o").count_tokens(messages)
