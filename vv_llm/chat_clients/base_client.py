@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, Unpack, overload
 
 from vv_llm.chat_clients.engine import CallEngine, PreparedCall
 from vv_llm.chat_clients.streams import AsyncChatStream, ChatStream
@@ -53,6 +53,22 @@ def call_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 class _ClientBase:
+    _registry: ClassVar[dict[BackendType, type[Any]]]
+    """Each face's classes by backend (``ChatClient`` and ``AsyncChatClient`` each hold their own)."""
+
+    def __init_subclass__(cls, backend: BackendType | None = None, **kwargs: Any) -> None:
+        """``class OpenAIChatClient(ChatClient, backend=BackendType.OpenAI)``: the class the factory
+        returns for that backend on that face."""
+        super().__init_subclass__(**kwargs)
+        if backend is not None:
+            cls._registry[backend] = cls
+
+    @classmethod
+    def for_backend(cls, backend: BackendType) -> type[Self]:
+        """``backend``'s class on this face (``ChatClient.for_backend`` → synchronous,
+        ``AsyncChatClient.for_backend`` → asynchronous; the classes live in ``clients``)."""
+        return cls._registry[backend]
+
     def __init__(
         self,
         backend: BackendType | str,
@@ -101,18 +117,7 @@ class _ClientBase:
 class ChatClient(_ClientBase):
     """Synchronous client for one backend. Create with :func:`create_chat_client`."""
 
-    _registry: ClassVar[dict[BackendType, type[ChatClient]]] = {}
-
-    def __init_subclass__(cls, backend: BackendType | None = None, **kwargs: Any) -> None:
-        """``class OpenAIChatClient(ChatClient, backend=BackendType.OpenAI)``: the class the factory returns for that backend."""
-        super().__init_subclass__(**kwargs)
-        if backend is not None:
-            ChatClient._registry[backend] = cls
-
-    @classmethod
-    def for_backend(cls, backend: BackendType) -> type[ChatClient]:
-        """The synchronous client class of ``backend``."""
-        return ChatClient._registry[backend]
+    _registry: ClassVar[dict[BackendType, type[Any]]] = {}
 
     def __init__(self, backend: BackendType | str, model: str | None = None, **options: Unpack[ChatClientOptions]):
         http_client = options.pop("http_client", None)
@@ -171,18 +176,7 @@ class ChatClient(_ClientBase):
 class AsyncChatClient(_ClientBase):
     """Asynchronous client for one backend. Create with :func:`create_async_chat_client`."""
 
-    _registry: ClassVar[dict[BackendType, type[AsyncChatClient]]] = {}
-
-    def __init_subclass__(cls, backend: BackendType | None = None, **kwargs: Any) -> None:
-        """``class AsyncOpenAIChatClient(AsyncChatClient, backend=BackendType.OpenAI)``."""
-        super().__init_subclass__(**kwargs)
-        if backend is not None:
-            AsyncChatClient._registry[backend] = cls
-
-    @classmethod
-    def for_backend(cls, backend: BackendType) -> type[AsyncChatClient]:
-        """The asynchronous client class of ``backend``."""
-        return AsyncChatClient._registry[backend]
+    _registry: ClassVar[dict[BackendType, type[Any]]] = {}
 
     def __init__(self, backend: BackendType | str, model: str | None = None, **options: Unpack[AsyncChatClientOptions]):
         http_client = options.pop("http_client", None)
