@@ -3,6 +3,7 @@ factory returns exactly that class — for the enum member and for the backend n
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,3 +92,11 @@ async def test_count_tokens_on_both_faces_uses_the_clients_own_connection(fake_s
     assert fake_llm_server.last_request.path.endswith("/messages/count_tokens")
     with pytest.raises(InvalidRequestError, match="no token count endpoint"):
         create_chat_client("openai", "gpt-4o").count_tokens(messages)
+
+
+def test_no_submodule_shadows_an_exported_name() -> None:
+    # Importing a submodule sets it as the package's attribute: a module named like an exported
+    # function (format_messages) would replace the function for every later import.
+    package = Path(chat_clients.__file__).parent
+    submodules = {path.stem for path in package.glob("*.py")} | {path.name for path in package.iterdir() if path.is_dir()}
+    assert submodules & set(chat_clients.__all__) == set()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_tokens_helpers import jpeg_bytes, png_base64, png_bytes, png_data_url, webp_vp8x_bytes
 
-from vv_llm.chat_clients.format_messages import format_messages
+from vv_llm.chat_clients.message_formats import format_messages
 from vv_llm.errors import InvalidRequestError
 from vv_llm.utilities.tokens import count_message_tokens, get_message_token_counts, get_token_counts
 from vv_llm.utilities.tokens.images import (

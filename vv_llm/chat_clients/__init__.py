@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         YiChatClient,
         ZhiPuAIChatClient,
     )
-    from vv_llm.chat_clients.format_messages import format_messages
+    from vv_llm.chat_clients.message_formats import format_messages
     from vv_llm.chat_clients.remote_tokens import acount_tokens_remote, count_tokens_remote
     from vv_llm.chat_clients.streams import AsyncChatStream, ChatStream
     from vv_llm.types.options import CompletionOptions
@@ -99,7 +99,7 @@ _LAZY = {
     "ChatStream": "vv_llm.chat_clients.streams",
     "AsyncChatStream": "vv_llm.chat_clients.streams",
     "CompletionOptions": "vv_llm.types.options",
-    "format_messages": "vv_llm.chat_clients.format_messages",
+    "format_messages": "vv_llm.chat_clients.message_formats",
     "count_tokens_remote": "vv_llm.chat_clients.remote_tokens",
     "acount_tokens_remote": "vv_llm.chat_clients.remote_tokens",
     "get_token_counts": "vv_llm.utilities.tokens",
