@@ -26,10 +26,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from vv_llm.errors import InvalidRequestError, UnknownModelError
+from vv_llm.pricing_genai import genai_model_prices, genai_prices_version
+from vv_llm.settings import settings
+from vv_llm.types.enums import BackendType
+from vv_llm.utilities.tokens.models import model_setting
 
 if TYPE_CHECKING:
     from vv_llm.settings.schema import ModelPrices
-    from vv_llm.types.enums import BackendType
 
 __all__ = ["Cost", "ModelPricing", "PriceSource", "cost", "cost_from_prices", "prices_for", "pricing_for"]
 
@@ -90,11 +93,7 @@ def pricing_for(backend: BackendType | str, model: str | None = None) -> ModelPr
     Works for models with no endpoint configured. Raises
     :class:`~vv_llm.errors.UnknownModelError` for a model neither settings nor the catalogue know.
     """
-    from vv_llm.pricing_genai import genai_model_prices, genai_prices_version
-    from vv_llm.settings import settings
     from vv_llm.settings.schema import ModelPrices
-    from vv_llm.types.enums import BackendType
-    from vv_llm.utilities.tokens.models import model_setting
 
     name = model or settings.default_model(backend)
     setting = model_setting(backend, name)

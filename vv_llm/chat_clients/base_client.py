@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, Unpack, overload
 
-from vv_llm.chat_clients.engine import CallEngine
+from vv_llm.chat_clients.engine import CallEngine, PreparedCall
 from vv_llm.chat_clients.streams import AsyncChatStream, ChatStream
-from vv_llm.chat_clients.transport import run_async, run_sync, shared_async_transport, shared_sync_transport
+from vv_llm.chat_clients.transport import AsyncTransport, SyncTransport, run_async, run_sync, shared_async_transport, shared_sync_transport
+from vv_llm.settings import settings as global_settings
 from vv_llm.types.enums import BackendType
+from vv_llm.types.options import OPTION_NAMES, CompletionOptions
 
 if TYPE_CHECKING:
     import httpx
@@ -15,29 +17,26 @@ if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedModel, Settings
     from vv_llm.types.messages import ChatCompletionMessage
 
-_OPTION_NAMES = (
-    "temperature",
-    "max_tokens",
-    "tools",
-    "tool_choice",
-    "response_format",
-    "stop",
-    "top_p",
-    "thinking",
-    "reasoning_effort",
-    "prompt_cache",
-    "skip_cutoff",
-    "timeout",
-    "deadline",
-    "max_retries",
-    "extra_body",
-    "extra_headers",
-    "unsupported",
-)
 _CALL_ONLY = ("stream", "messages")
 """Arguments a call takes that make no sense as a client's defaults."""
 _MERGED = ("extra_body", "extra_headers")
 """Options whose call-level value is merged into the client's default rather than replacing it."""
+
+
+class ChatClientOptions(CompletionOptions, total=False):
+    """``create_chat_client``'s keyword arguments: where the client connects, and call defaults."""
+
+    endpoint_id: str | None
+    settings: Settings | None
+    http_client: httpx.Client | None
+
+
+class AsyncChatClientOptions(CompletionOptions, total=False):
+    """``create_async_chat_client``'s keyword arguments."""
+
+    endpoint_id: str | None
+    settings: Settings | None
+    http_client: httpx.AsyncClient | None
 
 
 def call_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
@@ -46,14 +45,30 @@ def call_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
     wrong = [name for name in defaults if name in _CALL_ONLY]
     if wrong:
         raise TypeError(f"{', '.join(wrong)} cannot be a client default; pass it to each call (create_stream / create_completion)")
-    options = {name: value for name, value in defaults.items() if name in _OPTION_NAMES}
-    extras = {name: value for name, value in defaults.items() if name not in _OPTION_NAMES}
+    options = {name: value for name, value in defaults.items() if name in OPTION_NAMES}
+    extras = {name: value for name, value in defaults.items() if name not in OPTION_NAMES}
     if extras:
         options["extra_body"] = {**extras, **(options.get("extra_body") or {})}
     return options
 
 
 class _ClientBase:
+    _registry: ClassVar[dict[BackendType, type[Any]]]
+    """Each face's classes by backend (``ChatClient`` and ``AsyncChatClient`` each hold their own)."""
+
+    def __init_subclass__(cls, backend: BackendType | None = None, **kwargs: Any) -> None:
+        """``class OpenAIChatClient(ChatClient, backend=BackendType.OpenAI)``: the class the factory
+        returns for that backend on that face."""
+        super().__init_subclass__(**kwargs)
+        if backend is not None:
+            cls._registry[backend] = cls
+
+    @classmethod
+    def for_backend(cls, backend: BackendType) -> type[Self]:
+        """``backend``'s class on this face (``ChatClient.for_backend`` → synchronous,
+        ``AsyncChatClient.for_backend`` → asynchronous; the classes live in ``clients``)."""
+        return cls._registry[backend]
+
     def __init__(
         self,
         backend: BackendType | str,
@@ -63,14 +78,10 @@ class _ClientBase:
         settings: Settings | None = None,
         **defaults: Any,
     ):
-        if settings is None:
-            from vv_llm.settings import settings as global_settings
-
-            settings = global_settings
         self.backend = BackendType.parse(backend)
         self.model = model
         self.endpoint_id = endpoint_id
-        self.settings = settings
+        self.settings = settings = settings if settings is not None else global_settings
         self.defaults = call_defaults(defaults)
         """Options applied to every call unless the call gives its own (e.g. ``temperature``)."""
         self._engine = CallEngine(self.backend, settings, endpoint_id)
@@ -80,16 +91,24 @@ class _ClientBase:
         """The model's merged settings and endpoints."""
         return self._engine.resolve(model or self.model)
 
-    def _options(self, given: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-        options = {k: v for k, v in given.items() if v is not None}
+    def _prepare(self, messages: Any, model: str | None, stream: bool, given: dict[str, Any]) -> PreparedCall:
+        """The call's options (``CompletionOptions`` by name, anything else for the provider) over the client's defaults."""
+        options = {}
+        for name in OPTION_NAMES:
+            value = given.pop(name, None)
+            if value is not None:
+                options[name] = value
         if self.defaults:
             defaults = self.defaults
             merged = {name: {**defaults[name], **options[name]} for name in _MERGED if name in options and defaults.get(name)}
             options = {**defaults, **options, **merged}
-        if kwargs:
+        if given:
             # Anything else (seed, frequency_penalty, ...) goes to the provider as is.
-            options["extra_body"] = {**(options.get("extra_body") or {}), **kwargs}
-        return options
+            options["extra_body"] = {**(options.get("extra_body") or {}), **given}
+        return self._engine.prepare(messages, model or self.model, stream, options)
+
+    def _count_call(self, messages: Any, model: str | None, tools: Any) -> PreparedCall:
+        return self._engine.prepare(messages, model or self.model, False, {"tools": tools, "skip_cutoff": True})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend.value!r}, model={self.model!r})"
@@ -98,128 +117,108 @@ class _ClientBase:
 class ChatClient(_ClientBase):
     """Synchronous client for one backend. Create with :func:`create_chat_client`."""
 
-    def __init__(self, backend: BackendType | str, model: str | None = None, *, http_client: httpx.Client | None = None, **kwargs: Any):
-        super().__init__(backend, model, **kwargs)
-        if http_client is not None:
-            from vv_llm.chat_clients.transport import SyncTransport
+    _registry: ClassVar[dict[BackendType, type[Any]]] = {}
 
-            self._transport = SyncTransport(http_client)
-        else:
-            self._transport = shared_sync_transport()
+    def __init__(self, backend: BackendType | str, model: str | None = None, **options: Unpack[ChatClientOptions]):
+        http_client = options.pop("http_client", None)
+        super().__init__(backend, model, **options)
+        self._transport = SyncTransport(http_client) if http_client is not None else shared_sync_transport()
 
     @overload
-    def create_completion(
-        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[False] = False, **options: Any
-    ) -> ChatCompletionMessage: ...
-    @overload
-    def create_completion(
-        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[True], **options: Any
-    ) -> ChatStream: ...
     def create_completion(
         self,
         messages: list[dict[str, Any]],
         model: str | None = None,
         *,
-        stream: bool = False,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
-        response_format: dict[str, Any] | type | None = None,
-        stop: str | list[str] | None = None,
-        top_p: float | None = None,
-        thinking: bool | dict[str, Any] | None = None,
-        reasoning_effort: str | None = None,
-        prompt_cache: bool | None = None,
-        skip_cutoff: bool | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        extra_body: dict[str, Any] | None = None,
-        extra_headers: dict[str, str] | None = None,
-        unsupported: Literal["warn", "error", "drop"] | None = None,
-        **kwargs: Any,
+        stream: Literal[False] = False,
+        **options: Unpack[CompletionOptions],
+    ) -> ChatCompletionMessage: ...
+    @overload
+    def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[True], **options: Unpack[CompletionOptions]
+    ) -> ChatStream: ...
+    @overload
+    def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: bool, **options: Unpack[CompletionOptions]
+    ) -> ChatCompletionMessage | ChatStream: ...
+    def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: bool = False, **options: Any
     ) -> ChatCompletionMessage | ChatStream:
         """Send ``messages`` (OpenAI format) and return the reply, or a :class:`ChatStream` with ``stream=True``.
 
-        ``timeout``: seconds for each connect/read (or a ``(connect, read)`` pair); ``deadline``: seconds
-        the whole call may take, retries and rate-limit waits included (no read waits past it; a
-        stream it cuts after output raises PartialStreamError); ``max_retries``: retries after a
-        backoff (failing over to another endpoint is free). ``response_format``: OpenAI's json_schema /
-        json_object dict or a pydantic model class (→ ``reply.parsed``); ``unsupported``: what to do with
-        options the backend cannot take — ``"warn"`` (default), ``"error"`` or ``"drop"`` (see ``reply.request_report``).
+        Options: :class:`~vv_llm.types.options.CompletionOptions`. ``timeout``: seconds for each
+        connect/read (or a ``(connect, read)`` pair); ``deadline``: seconds the whole call may take,
+        retries and rate-limit waits included (no read waits past it; a stream it cuts after output
+        raises PartialStreamError); ``max_retries``: retries after a backoff (failing over to another
+        endpoint is free). ``response_format``: OpenAI's json_schema / json_object dict or a pydantic
+        model class (→ ``reply.parsed``); ``unsupported``: what to do with options the backend cannot
+        take — ``"warn"`` (default), ``"error"`` or ``"drop"`` (see ``reply.request_report``). Any
+        other keyword is sent to the provider as is.
         """
-        given = locals()
-        options = self._options({name: given[name] for name in _OPTION_NAMES}, kwargs)
-        call = self._engine.prepare(messages, model or self.model, stream, options)
+        call = self._prepare(messages, model, stream, options)
         if stream:
             return ChatStream(self._engine, call, self._transport)
         return run_sync(self._engine.completion_plan(call), self._transport)
 
-    def create_stream(self, messages: list[dict[str, Any]], model: str | None = None, **options: Any) -> ChatStream:
+    def create_stream(self, messages: list[dict[str, Any]], model: str | None = None, **options: Unpack[CompletionOptions]) -> ChatStream:
         """Like ``create_completion(..., stream=True)``: iterate the result for deltas."""
-        options.pop("stream", None)
-        return self.create_completion(messages, model, stream=True, **options)
+        given: dict[str, Any] = dict(options)
+        given.pop("stream", None)
+        return ChatStream(self._engine, self._prepare(messages, model, True, given), self._transport)
+
+    def count_tokens(self, messages: list[dict[str, Any]], model: str | None = None, tools: list[dict[str, Any]] | None = None) -> int:
+        """Prompt tokens of ``messages`` (+ ``tools``) from the provider's own count endpoint
+        (Anthropic, Gemini, Vertex AI, Bedrock; others raise InvalidRequestError — count those
+        offline with ``get_message_token_counts``)."""
+        return int(run_sync(self._engine.count_plan(self._count_call(messages, model, tools)), self._transport))
 
 
 class AsyncChatClient(_ClientBase):
     """Asynchronous client for one backend. Create with :func:`create_async_chat_client`."""
 
-    def __init__(
-        self, backend: BackendType | str, model: str | None = None, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any
-    ):
-        super().__init__(backend, model, **kwargs)
-        if http_client is not None:
-            from vv_llm.chat_clients.transport import AsyncTransport
+    _registry: ClassVar[dict[BackendType, type[Any]]] = {}
 
-            self._transport = AsyncTransport(http_client)
-        else:
-            self._transport = shared_async_transport()
+    def __init__(self, backend: BackendType | str, model: str | None = None, **options: Unpack[AsyncChatClientOptions]):
+        http_client = options.pop("http_client", None)
+        super().__init__(backend, model, **options)
+        self._transport = AsyncTransport(http_client) if http_client is not None else shared_async_transport()
 
     @overload
-    async def create_completion(
-        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[False] = False, **options: Any
-    ) -> ChatCompletionMessage: ...
-    @overload
-    async def create_completion(
-        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[True], **options: Any
-    ) -> AsyncChatStream: ...
     async def create_completion(
         self,
         messages: list[dict[str, Any]],
         model: str | None = None,
         *,
-        stream: bool = False,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
-        response_format: dict[str, Any] | type | None = None,
-        stop: str | list[str] | None = None,
-        top_p: float | None = None,
-        thinking: bool | dict[str, Any] | None = None,
-        reasoning_effort: str | None = None,
-        prompt_cache: bool | None = None,
-        skip_cutoff: bool | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        deadline: float | None = None,
-        max_retries: int | None = None,
-        extra_body: dict[str, Any] | None = None,
-        extra_headers: dict[str, str] | None = None,
-        unsupported: Literal["warn", "error", "drop"] | None = None,
-        **kwargs: Any,
+        stream: Literal[False] = False,
+        **options: Unpack[CompletionOptions],
+    ) -> ChatCompletionMessage: ...
+    @overload
+    async def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: Literal[True], **options: Unpack[CompletionOptions]
+    ) -> AsyncChatStream: ...
+    @overload
+    async def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: bool, **options: Unpack[CompletionOptions]
+    ) -> ChatCompletionMessage | AsyncChatStream: ...
+    async def create_completion(
+        self, messages: list[dict[str, Any]], model: str | None = None, *, stream: bool = False, **options: Any
     ) -> ChatCompletionMessage | AsyncChatStream:
         """Send ``messages`` and return the reply, or an :class:`AsyncChatStream` with ``stream=True``."""
-        given = locals()
-        options = self._options({name: given[name] for name in _OPTION_NAMES}, kwargs)
-        call = self._engine.prepare(messages, model or self.model, stream, options)
+        call = self._prepare(messages, model, stream, options)
         if stream:
             return AsyncChatStream(self._engine, call, self._transport)
         return await run_async(self._engine.completion_plan(call), self._transport)
 
-    def create_stream(self, messages: list[dict[str, Any]], model: str | None = None, **options: Any) -> AsyncChatStream:
+    def create_stream(
+        self, messages: list[dict[str, Any]], model: str | None = None, **options: Unpack[CompletionOptions]
+    ) -> AsyncChatStream:
         """``async for delta in client.create_stream(...)`` (``await`` on it works too)."""
-        options.pop("stream", None)
-        given = {name: options.pop(name, None) for name in _OPTION_NAMES}
-        call = self._engine.prepare(messages, model or self.model, True, self._options(given, options))
-        return AsyncChatStream(self._engine, call, self._transport)
+        given: dict[str, Any] = dict(options)
+        given.pop("stream", None)
+        return AsyncChatStream(self._engine, self._prepare(messages, model, True, given), self._transport)
+
+    async def count_tokens(
+        self, messages: list[dict[str, Any]], model: str | None = None, tools: list[dict[str, Any]] | None = None
+    ) -> int:
+        """:meth:`ChatClient.count_tokens` for asyncio."""
+        return int(await run_async(self._engine.count_plan(self._count_call(messages, model, tools)), self._transport))

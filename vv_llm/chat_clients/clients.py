@@ -1,171 +1,106 @@
-"""One client class per backend, so editors and type checkers know what the factory returns."""
+"""One client class per backend, so editors and type checkers know what the factory returns.
+
+Each class names its backend on its class line; ``ChatClient.for_backend`` / ``AsyncChatClient.for_backend``
+(and so the factory) find it there.
+"""
 
 from __future__ import annotations
 
 from vv_llm.chat_clients.base_client import AsyncChatClient, ChatClient
+from vv_llm.types.enums import BackendType
 
 
-class OpenAIChatClient(ChatClient):
-    """Synchronous OpenAI client."""
+class OpenAIChatClient(ChatClient, backend=BackendType.OpenAI): ...
 
 
-class AsyncOpenAIChatClient(AsyncChatClient):
-    """Asynchronous OpenAI client."""
+class AsyncOpenAIChatClient(AsyncChatClient, backend=BackendType.OpenAI): ...
 
 
-class AnthropicChatClient(ChatClient):
-    """Synchronous Anthropic client."""
+class AnthropicChatClient(ChatClient, backend=BackendType.Anthropic): ...
 
 
-class AsyncAnthropicChatClient(AsyncChatClient):
-    """Asynchronous Anthropic client."""
+class AsyncAnthropicChatClient(AsyncChatClient, backend=BackendType.Anthropic): ...
 
 
-class DeepSeekChatClient(ChatClient):
-    """Synchronous DeepSeek client."""
+class DeepSeekChatClient(ChatClient, backend=BackendType.DeepSeek): ...
 
 
-class AsyncDeepSeekChatClient(AsyncChatClient):
-    """Asynchronous DeepSeek client."""
+class AsyncDeepSeekChatClient(AsyncChatClient, backend=BackendType.DeepSeek): ...
 
 
-class GeminiChatClient(ChatClient):
-    """Synchronous Gemini client."""
+class GeminiChatClient(ChatClient, backend=BackendType.Gemini): ...
 
 
-class AsyncGeminiChatClient(AsyncChatClient):
-    """Asynchronous Gemini client."""
+class AsyncGeminiChatClient(AsyncChatClient, backend=BackendType.Gemini): ...
 
 
-class QwenChatClient(ChatClient):
-    """Synchronous Qwen client."""
+class QwenChatClient(ChatClient, backend=BackendType.Qwen): ...
 
 
-class AsyncQwenChatClient(AsyncChatClient):
-    """Asynchronous Qwen client."""
+class AsyncQwenChatClient(AsyncChatClient, backend=BackendType.Qwen): ...
 
 
-class GroqChatClient(ChatClient):
-    """Synchronous Groq client."""
+class GroqChatClient(ChatClient, backend=BackendType.Groq): ...
 
 
-class AsyncGroqChatClient(AsyncChatClient):
-    """Asynchronous Groq client."""
+class AsyncGroqChatClient(AsyncChatClient, backend=BackendType.Groq): ...
 
 
-class MistralChatClient(ChatClient):
-    """Synchronous Mistral client."""
+class MistralChatClient(ChatClient, backend=BackendType.Mistral): ...
 
 
-class AsyncMistralChatClient(AsyncChatClient):
-    """Asynchronous Mistral client."""
+class AsyncMistralChatClient(AsyncChatClient, backend=BackendType.Mistral): ...
 
 
-class MoonshotChatClient(ChatClient):
-    """Synchronous Moonshot client."""
+class MoonshotChatClient(ChatClient, backend=BackendType.Moonshot): ...
 
 
-class AsyncMoonshotChatClient(AsyncChatClient):
-    """Asynchronous Moonshot client."""
+class AsyncMoonshotChatClient(AsyncChatClient, backend=BackendType.Moonshot): ...
 
 
-class MiniMaxChatClient(ChatClient):
-    """Synchronous MiniMax client."""
+class MiniMaxChatClient(ChatClient, backend=BackendType.MiniMax): ...
 
 
-class AsyncMiniMaxChatClient(AsyncChatClient):
-    """Asynchronous MiniMax client."""
+class AsyncMiniMaxChatClient(AsyncChatClient, backend=BackendType.MiniMax): ...
 
 
-class YiChatClient(ChatClient):
-    """Synchronous Yi client."""
+class YiChatClient(ChatClient, backend=BackendType.Yi): ...
 
 
-class AsyncYiChatClient(AsyncChatClient):
-    """Asynchronous Yi client."""
+class AsyncYiChatClient(AsyncChatClient, backend=BackendType.Yi): ...
 
 
-class ZhiPuAIChatClient(ChatClient):
-    """Synchronous ZhiPuAI client."""
+class ZhiPuAIChatClient(ChatClient, backend=BackendType.ZhiPuAI): ...
 
 
-class AsyncZhiPuAIChatClient(AsyncChatClient):
-    """Asynchronous ZhiPuAI client."""
+class AsyncZhiPuAIChatClient(AsyncChatClient, backend=BackendType.ZhiPuAI): ...
 
 
-class BaichuanChatClient(ChatClient):
-    """Synchronous Baichuan client."""
+class BaichuanChatClient(ChatClient, backend=BackendType.Baichuan): ...
 
 
-class AsyncBaichuanChatClient(AsyncChatClient):
-    """Asynchronous Baichuan client."""
+class AsyncBaichuanChatClient(AsyncChatClient, backend=BackendType.Baichuan): ...
 
 
-class StepFunChatClient(ChatClient):
-    """Synchronous StepFun client."""
+class StepFunChatClient(ChatClient, backend=BackendType.StepFun): ...
 
 
-class AsyncStepFunChatClient(AsyncChatClient):
-    """Asynchronous StepFun client."""
-
-
-class XAIChatClient(ChatClient):
-    """Synchronous XAI client."""
-
-
-class AsyncXAIChatClient(AsyncChatClient):
-    """Asynchronous XAI client."""
-
-
-class ErnieChatClient(ChatClient):
-    """Synchronous Ernie client."""
-
-
-class AsyncErnieChatClient(AsyncChatClient):
-    """Asynchronous Ernie client."""
-
-
-class LocalChatClient(ChatClient):
-    """Synchronous Local client."""
-
-
-class AsyncLocalChatClient(AsyncChatClient):
-    """Asynchronous Local client."""
-
-
-SYNC_CLIENTS: dict[str, type[ChatClient]] = {
-    "openai": OpenAIChatClient,
-    "anthropic": AnthropicChatClient,
-    "deepseek": DeepSeekChatClient,
-    "gemini": GeminiChatClient,
-    "qwen": QwenChatClient,
-    "groq": GroqChatClient,
-    "mistral": MistralChatClient,
-    "moonshot": MoonshotChatClient,
-    "minimax": MiniMaxChatClient,
-    "yi": YiChatClient,
-    "zhipuai": ZhiPuAIChatClient,
-    "baichuan": BaichuanChatClient,
-    "stepfun": StepFunChatClient,
-    "xai": XAIChatClient,
-    "ernie": ErnieChatClient,
-    "local": LocalChatClient,
-}
-ASYNC_CLIENTS: dict[str, type[AsyncChatClient]] = {
-    "openai": AsyncOpenAIChatClient,
-    "anthropic": AsyncAnthropicChatClient,
-    "deepseek": AsyncDeepSeekChatClient,
-    "gemini": AsyncGeminiChatClient,
-    "qwen": AsyncQwenChatClient,
-    "groq": AsyncGroqChatClient,
-    "mistral": AsyncMistralChatClient,
-    "moonshot": AsyncMoonshotChatClient,
-    "minimax": AsyncMiniMaxChatClient,
-    "yi": AsyncYiChatClient,
-    "zhipuai": AsyncZhiPuAIChatClient,
-    "baichuan": AsyncBaichuanChatClient,
-    "stepfun": AsyncStepFunChatClient,
-    "xai": AsyncXAIChatClient,
-    "ernie": AsyncErnieChatClient,
-    "local": AsyncLocalChatClient,
-}
+class AsyncStepFunChatClient(AsyncChatClient, backend=BackendType.StepFun): ...
+
+
+class XAIChatClient(ChatClient, backend=BackendType.XAI): ...
+
+
+class AsyncXAIChatClient(AsyncChatClient, backend=BackendType.XAI): ...
+
+
+class ErnieChatClient(ChatClient, backend=BackendType.Ernie): ...
+
+
+class AsyncErnieChatClient(AsyncChatClient, backend=BackendType.Ernie): ...
+
+
+class LocalChatClient(ChatClient, backend=BackendType.Local): ...
+
+
+class AsyncLocalChatClient(AsyncChatClient, backend=BackendType.Local): ...

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters import adapter_for
 from vv_llm.chat_clients.adapters.base import Adapter, CallParams
-from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
-from vv_llm.chat_clients.messages import has_images, prepare_messages
 from vv_llm.chat_clients.shaping import CallOptions, Shaped, call_options, shape_call
 from vv_llm.chat_clients.stream_check import BodySample, SniffedStream, stream_kind
+from vv_llm.chat_clients.structured import ToolAsContent
 from vv_llm.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -27,7 +26,11 @@ from vv_llm.errors import (
     SettingsError,
     VVLLMError,
 )
+from vv_llm.types.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
+from vv_llm.utilities.context import fit_context
 from vv_llm.utilities.endpoint_choice import choose_endpoint, cooldowns
+from vv_llm.utilities.messages import has_images, prepare_messages
+from vv_llm.utilities.rate_limit import gate_for
 from vv_llm.utilities.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -83,8 +86,6 @@ class CallEngine:
 
     # -- settings-derived state, rebuilt only when settings change -----------------------
     def _refresh(self) -> None:
-        from vv_llm.utilities.rate_limit import gate_for
-
         model = self.settings.model
         self._gate = gate_for(model)  # first: when it raises (its store's package missing), nothing is half-refreshed
         self._generation = self.settings.generation
@@ -180,8 +181,6 @@ class CallEngine:
         )
         trimmed = None
         if not options.get("skip_cutoff") and setting.context_length:
-            from vv_llm.utilities.context import fit_context
-
             params.messages, trimmed = fit_context(messages, resolved, self._answer_room(params, resolved), params.tools)
         total = options.get("deadline", self._total)
         if total is not None and not _positive(total):
@@ -218,6 +217,24 @@ class CallEngine:
     def stream_plan(self, call: PreparedCall) -> Plan:
         """→ OpenedStream, failing over until the first output delta has arrived."""
         return self._attempts(call, stream=True)
+
+    def count_plan(self, call: PreparedCall) -> Plan:
+        """→ int: the prompt's tokens from the provider's own count endpoint (one endpoint, no retry;
+        protocols without one raise InvalidRequestError)."""
+        endpoint = choose_endpoint(call.resolved.endpoints, [])
+        adapter = self.adapter(endpoint)
+        try:
+            if adapter.refresh_due():
+                yield Blocking(adapter.refresh)
+            call.params.model_id = endpoint.model_id
+            request = adapter.count_request(call.params)
+            response = yield Send(request, call.timeouts or self._endpoint_timeouts(endpoint), endpoint.endpoint.proxy)
+            if response.status >= 400:
+                raise adapter.error_from_response(response)
+            return adapter.parse_count(response)
+        except ProviderError as error:
+            self._annotate(error, adapter, endpoint)
+            raise
 
     def _attempts(self, call: PreparedCall, stream: bool) -> Plan:
         """Choose an endpoint, pass the rate-limit gate, send; on a retryable failure before any
@@ -272,8 +289,6 @@ class CallEngine:
                     yield ReadFirst(opened, BodySample(adapter, opened.status, opened.headers))  # raises what it was
                 decoder = adapter.stream_decoder()
                 if shaped is not None and shaped.plan is not None and shaped.plan.mechanism == "tool":
-                    from vv_llm.chat_clients.structured import ToolAsContent
-
                     decoder = ToolAsContent(decoder, shaped.plan)
                 if kind == "doubtful":
                     decoder = SniffedStream(decoder, adapter, opened.headers)

@@ -14,12 +14,14 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from vv_llm.chat_clients.structured import OutputSpec, StructuredPlan, output_spec, plan_for
+from vv_llm.chat_clients.structured import capability as model_capability
 from vv_llm.errors import InvalidRequestError, UnsupportedOptionError, UnsupportedOptionWarning
+from vv_llm.settings.catalogue import backend_entry
 from vv_llm.types.report import OptionReport, RequestReport
 
 if TYPE_CHECKING:
     from vv_llm.chat_clients.adapters.base import Adapter, CallParams
-    from vv_llm.chat_clients.structured import OutputSpec, StructuredPlan
     from vv_llm.settings.store import ResolvedEndpoint, ResolvedModel
 
 PROVIDER_OPTIONS = (
@@ -63,10 +65,6 @@ def call_options(options: dict[str, Any], resolved: ResolvedModel) -> CallOption
     spec = None
     capability = "instruction"
     if options.get("response_format") is not None:
-        from vv_llm.chat_clients.structured import capability as model_capability
-        from vv_llm.chat_clients.structured import output_spec
-        from vv_llm.settings.catalogue import backend_entry
-
         spec = output_spec(options["response_format"])
         capability = model_capability(resolved.setting, backend_entry(resolved.backend.value).get("structured_output"))
         if spec is None:
@@ -100,8 +98,6 @@ def shape_call(
     plan = None
     sent = params
     if options.output is not None:
-        from vv_llm.chat_clients.structured import plan_for
-
         plan = plan_for(options.output, options.capability, adapter, params, options.tools_allowed)
         sent = plan.apply(params)
     fates: dict[str, OptionReport] = {}

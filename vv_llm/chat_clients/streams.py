@@ -12,11 +12,11 @@ from vv_llm.chat_clients.accumulator import StreamAccumulator
 from vv_llm.chat_clients.engine import endpoint_secrets
 from vv_llm.chat_clients.transport import map_transport_error, run_async, run_sync
 from vv_llm.errors import PartialStreamError, ProviderError
+from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
 
 if TYPE_CHECKING:
     from vv_llm.chat_clients.engine import CallEngine, OpenedStream, PreparedCall
     from vv_llm.chat_clients.transport import AsyncTransport, SyncTransport
-    from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
 
 
 class _StreamState:
@@ -37,8 +37,6 @@ class _StreamState:
         if self._final is not None:
             return self._final
         if self._acc is None:
-            from vv_llm.types.messages import ChatCompletionMessage
-
             return ChatCompletionMessage(trimmed_messages=self.trimmed_messages)
         message = self._acc.message()
         message.trimmed_messages = self.trimmed_messages

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.base import StreamDecoder
+from vv_llm.chat_clients.schemas import strict_openai_schema, validation_errors
 from vv_llm.errors import InvalidRequestError, StructuredOutputError
 
 if TYPE_CHECKING:
@@ -108,7 +109,6 @@ def _model_spec(model: type) -> OutputSpec:
 
     if not issubclass(model, BaseModel):
         raise InvalidRequestError(f"response_format class {model.__name__} is not a pydantic model")
-    from vv_llm.chat_clients.schemas import strict_openai_schema
 
     schema = model.model_json_schema()
     strict = strict_openai_schema(schema)
@@ -232,7 +232,6 @@ class StructuredPlan:
             if not isinstance(value, dict):
                 raise self._error(f"the answer is JSON but not an object (got {type(value).__name__})", raw, message)
             return value
-        from vv_llm.chat_clients.schemas import validation_errors
 
         errors = validation_errors(value, spec.schema)
         if errors:

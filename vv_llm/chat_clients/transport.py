@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from vv_llm.chat_clients.adapters.base import HttpRequest, HttpResponse
-from vv_llm.chat_clients.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
 from vv_llm.errors import APIConnectionError, APITimeoutError, InvalidRequestError, VVLLMError
+from vv_llm.types.effects import Blocking, Open, OpenedResponse, ReadFirst, Send, Sleep, Timeouts
 
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
 

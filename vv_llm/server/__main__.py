@@ -10,6 +10,9 @@ import argparse
 import sys
 from typing import Any
 
+from vv_llm.errors import SettingsError
+from vv_llm.settings import settings
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -37,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         print(f"the token server needs {exc.name}: pip install 'vv-llm[server]'", file=sys.stderr)
         return 2
-    from vv_llm.errors import SettingsError
-    from vv_llm.settings import settings
 
     try:
         if args.settings:

@@ -9,9 +9,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vv_llm import __version__
 from vv_llm.errors import InvalidRequestError
 from vv_llm.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, BodyTooLarge
 from vv_llm.server.schemas import Health, MessagesRequest, MessagesResponse, ModelName, TextRequest, TextResponse, Tokenizer
+from vv_llm.settings import settings
 from vv_llm.types.enums import BackendType
 from vv_llm.utilities.tokens import count_message_tokens, describe_tokenizer, get_token_counts
 from vv_llm.utilities.tokens.models import TokenizerInfo
@@ -21,8 +23,6 @@ _TOO_DEEP = "the body is nested too deeply to be a token count request"
 
 def configured_limit() -> int:
     """``token_server.max_body_bytes`` from the settings, else the default."""
-    from vv_llm.settings import settings
-
     value = (settings.model.token_server or {}).get("max_body_bytes")
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_MAX_BODY_BYTES
 
@@ -38,8 +38,6 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
     Request bodies over ``max_body_bytes`` (default: settings ``token_server.max_body_bytes``, else
     4 MiB) are refused with 413.
     """
-    from vv_llm import __version__
-
     app = FastAPI(
         title="vv-llm token server",
         version=__version__,

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.errors import SettingsError, UnknownModelError
+from vv_llm.settings.catalogue import backend_entry, catalogue_model, default_api_base
+from vv_llm.settings.errors_format import pydantic_errors
+from vv_llm.settings.upgrade import upgrade
 from vv_llm.types.enums import BackendType
 
 if TYPE_CHECKING:
@@ -111,9 +114,7 @@ class Settings:
         """Validate without loading; raises :class:`SettingsError` naming every bad field."""
         from pydantic import ValidationError
 
-        from vv_llm.settings.errors_format import pydantic_errors
         from vv_llm.settings.schema import SettingsModel
-        from vv_llm.settings.upgrade import upgrade
 
         if isinstance(data, SettingsModel):
             model = data
@@ -208,8 +209,6 @@ class Settings:
 
     def known_models(self, backend: BackendType | str) -> list[str]:
         """Model names usable with ``backend``: configured ones and the catalogue's."""
-        from vv_llm.settings.catalogue import backend_entry
-
         key = BackendType.parse(backend).value
         configured = self.model.backends.get(key)
         names = list(configured.models) if configured else []
@@ -240,7 +239,6 @@ class Settings:
         return resolved
 
     def _resolve(self, backend: BackendType, name: str) -> ResolvedModel:
-        from vv_llm.settings.catalogue import backend_entry, catalogue_model, default_api_base
         from vv_llm.settings.schema import ModelSetting
 
         settings = self.model
@@ -335,9 +333,7 @@ def _cross_check(model: SettingsModel) -> list[tuple[str, str]]:
                             f"unknown endpoint {ref.endpoint_id!r}; known: {known}",
                         )
                     )
-        if backend.default_model and backend.default_model not in backend.models:
-            from vv_llm.settings.catalogue import catalogue_model
-
-            if catalogue_model(backend_name, backend.default_model) is None:
-                errors.append((f"backends.{backend_name}.default_model", f"unknown model {backend.default_model!r}"))
+        default = backend.default_model
+        if default and default not in backend.models and catalogue_model(backend_name, default) is None:
+            errors.append((f"backends.{backend_name}.default_model", f"unknown model {backend.default_model!r}"))
     return errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vv_llm.errors import SettingsError
 from vv_llm.types.enums import BackendType
 
 _BACKEND_KEYS = {m.value for m in BackendType}
@@ -18,8 +19,6 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     """
     version = str(data.get("VERSION", "1" if _looks_v1(data) else "2"))
     if version not in KNOWN_VERSIONS:
-        from vv_llm.errors import SettingsError
-
         shown = repr(data["VERSION"])[:32]
         raise SettingsError([("VERSION", f'unknown settings version {shown}; this vv-llm reads VERSION "2" (and upgrades "1")')])
     if version == "2":

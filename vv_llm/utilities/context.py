@@ -20,11 +20,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.errors import ContextLengthExceededError, InvalidRequestError
+from vv_llm.utilities.messages import prepare_messages
+from vv_llm.utilities.tokens import tokenizer_info
+from vv_llm.utilities.tokens.counters import counter_for
+from vv_llm.utilities.tokens.images import image_tokens
+from vv_llm.utilities.tokens.messages import RULES, message_tokens, tools_tokens
+from vv_llm.utilities.tokens.models import TokenizerInfo, model_setting
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedModel
     from vv_llm.types.enums import BackendType
-    from vv_llm.utilities.tokens.models import TokenizerInfo
 
 _KEPT_ROLES = ("system", "developer")
 
@@ -56,7 +61,6 @@ def fit_context(
     limit = resolved.context_length
     if not limit:
         return messages, None
-    from vv_llm.utilities.tokens import tokenizer_info
 
     info = tokenizer_info(resolved.name, resolved.backend)
     kept, dropped = _fit(messages, tools, info, resolved.name, limit, max_tokens or 0)
@@ -78,9 +82,6 @@ def fit_messages(
     ``max_tokens`` is the room kept for the answer. Raises :class:`ContextTooLongError` when the
     system prompts and the latest user turn alone do not fit.
     """
-    from vv_llm.chat_clients.messages import prepare_messages
-    from vv_llm.utilities.tokens import tokenizer_info
-
     messages = prepare_messages(messages)
     info = tokenizer_info(model, backend)
     if context_length is None:
@@ -93,8 +94,6 @@ def fit_messages(
 
 
 def _context_length(model: str, backend: Any) -> int:
-    from vv_llm.utilities.tokens.models import model_setting
-
     length = (model_setting(backend, model) or {}).get("context_length") if backend is not None else None
     if not isinstance(length, int) or length < 1:
         raise InvalidRequestError(f"the context length of model {model!r} is not known from settings; pass context_length=")
@@ -109,13 +108,10 @@ def _fit(
     limit: int,
     reserve: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from vv_llm.utilities.tokens.messages import RULES, message_tokens, tools_tokens
-
     budget = limit - reserve
     rules = RULES[info.family]
     if upper_bound(messages, tools, info, model) + rules.reply <= budget:
         return messages, []
-    from vv_llm.utilities.tokens.counters import counter_for
 
     counter = counter_for(info)
     sizes = [message_tokens(m, info, counter, model) for m in messages]
@@ -169,9 +165,6 @@ def _turns(messages: list[dict[str, Any]]) -> tuple[list[int], list[list[int]]]:
 
 def upper_bound(messages: Any, tools: Any, info: TokenizerInfo, model: str) -> int:
     """Tokens the messages and tools cannot exceed, from UTF-8 lengths (no tokenizer needed)."""
-    from vv_llm.utilities.tokens.images import image_tokens
-    from vv_llm.utilities.tokens.messages import RULES
-
     rules = RULES[info.family]
     text_bytes = 0
     pieces = 0

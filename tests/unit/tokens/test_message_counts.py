@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from vv_llm.chat_clients.message_formats import format_messages
 from vv_llm.errors import InvalidRequestError
-from vv_llm.utilities.format_messages import format_messages
 from vv_llm.utilities.tokens import count_message_tokens, get_message_token_counts, get_token_counts
 from vv_llm.utilities.tokens.images import (
     anthropic_image_tokens,

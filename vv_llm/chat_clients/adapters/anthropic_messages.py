@@ -11,10 +11,11 @@ import json
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import CallParams
-from vv_llm.chat_clients.messages import tool_arguments
+from vv_llm.chat_clients.schemas import moved_to_description, recursive_ref, rewrite_schema
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import image_url_value, inline_file, is_remote
+from vv_llm.utilities.messages import tool_arguments
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
 MAX_CACHE_BREAKPOINTS = 4
@@ -375,8 +376,6 @@ def anthropic_output_format(schema: dict[str, Any]) -> dict[str, Any]:
     every object closed (``additionalProperties: false``); ``oneOf`` read as ``anyOf``; constraints
     it cannot enforce (numeric and string bounds, ``minItems`` above 1, other formats) moved into the
     description, as Anthropic's SDKs do; recursive schemas, open maps and external refs refused."""
-    from vv_llm.chat_clients.schemas import moved_to_description, recursive_ref, rewrite_schema
-
     recursive = recursive_ref(schema, "Anthropic")
     if recursive:
         raise InvalidRequestError(f"response_format schema {recursive}: Anthropic structured outputs do not support recursive schemas")

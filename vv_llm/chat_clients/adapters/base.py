@@ -13,29 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.errors import InvalidRequestError, ProviderError, ResponseParseError, status_error_class
+from vv_llm.errors import (
+    ContentFilteredError,
+    ContextLengthExceededError,
+    InvalidRequestError,
+    ProviderError,
+    ResponseParseError,
+    ServerError,
+    status_error_class,
+)
+from vv_llm.types.effects import HttpRequest, HttpResponse  # defined with the effects that carry them; adapters import them from here
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedEndpoint
     from vv_llm.types.enums import BackendType
     from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
-
-
-@dataclass(slots=True)
-class HttpRequest:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None = None
-
-
-@dataclass(slots=True)
-class HttpResponse:
-    """A complete (non-streamed, or error) HTTP response."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 @dataclass(slots=True)
@@ -210,8 +202,6 @@ class Adapter(ABC):
 
     def error_from_response(self, response: HttpResponse) -> ProviderError:
         """The typed error for an HTTP error response."""
-        from vv_llm.errors import ContentFilteredError, ContextLengthExceededError
-
         try:
             body: Any = json.loads(response.body) if response.body else None
         except ValueError:
@@ -238,8 +228,6 @@ class Adapter(ABC):
 
     def stream_error(self, payload: Any) -> ProviderError:
         """The typed error for an error event inside a stream."""
-        from vv_llm.errors import ServerError
-
         message, kind = self.error_message(payload)
         cls = ServerError if kind and ("overload" in str(kind).lower() or "server" in str(kind).lower()) else ProviderError
         return cls(f"{self.provider} stream error: {message or payload!r}", provider=self.provider, endpoint_id=self.endpoint.id)

@@ -36,6 +36,7 @@ from vv_llm.errors import (
     ServerError,
     SettingsError,
 )
+from vv_llm.settings.schema import BedrockCredentials
 from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage, FunctionCallDelta, ToolCallDelta
 
 if TYPE_CHECKING:
@@ -119,8 +120,6 @@ class BedrockAdapter(Adapter):
 
     # -- credentials ---------------------------------------------------------------------
     def _resolve_credentials(self) -> None:
-        from vv_llm.settings.schema import BedrockCredentials
-
         setting = self.endpoint.endpoint
         if find_spec("botocore") is None:  # signing and the event-stream reader are botocore's
             raise SettingsError([(f"{self._field}.is_bedrock", "AWS Bedrock endpoints need boto3: pip install 'vv-llm[bedrock]'")])

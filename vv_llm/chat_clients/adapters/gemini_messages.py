@@ -23,10 +23,11 @@ import json
 import mimetypes
 from typing import Any
 
-from vv_llm.chat_clients.messages import tool_arguments
+from vv_llm.chat_clients.schemas import recursive_ref, rewrite_schema
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.messages import ChatCompletionMessage, FunctionCall, ToolCall, Usage
 from vv_llm.utilities.media import image_url_value, inline_file
+from vv_llm.utilities.messages import tool_arguments
 
 FINISH_REASONS: dict[str, str | None] = {
     "STOP": "stop",
@@ -417,8 +418,6 @@ def to_gemini_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     unsupported keywords dropped (the reply is validated locally against the full schema); a
     recursive ``$ref`` on a required path (Gemini unrolls cycles only through optional
     properties) and a multi-branch ``allOf`` are refused with the schema path."""
-    from vv_llm.chat_clients.schemas import recursive_ref, rewrite_schema
-
     recursive = recursive_ref(schema, "Gemini", required_only=True)
     if recursive:
         raise InvalidRequestError(
@@ -454,8 +453,6 @@ def response_format_config(response_format: dict[str, Any] | None, model_id: str
         if schema and takes_json_schema(model_id):
             config["responseJsonSchema"] = to_gemini_json_schema(schema)
         elif schema:
-            from vv_llm.chat_clients.schemas import recursive_ref
-
             recursive = recursive_ref(schema, "Gemini")
             if recursive:
                 raise InvalidRequestError(f"response_format schema {recursive}: {model_id or 'this model'} takes no recursive schemas")

@@ -24,12 +24,10 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vv_llm.errors import APIConnectionError, AuthenticationError, SettingsError
-
-if TYPE_CHECKING:
-    from vv_llm.settings.schema import EndpointSetting
+from vv_llm.settings.schema import EndpointSetting, VertexCredentials
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 REFRESH_MARGIN = 300.0
@@ -147,8 +145,6 @@ def vertex_base_url(endpoint: EndpointSetting, project_id: str) -> str:
 
 # -- loading -------------------------------------------------------------------------------
 def _load(endpoint: EndpointSetting) -> tuple[Any, str]:
-    from vv_llm.settings.schema import VertexCredentials
-
     setting = endpoint.credentials
     if setting is not None and not isinstance(setting, VertexCredentials):
         raise SettingsError(

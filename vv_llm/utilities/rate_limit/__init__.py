@@ -11,6 +11,11 @@ import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from vv_llm.utilities.rate_limit.diskcache_store import DiskCacheStore
+from vv_llm.utilities.rate_limit.gate import Gate
+from vv_llm.utilities.rate_limit.memory import MemoryStore
+from vv_llm.utilities.rate_limit.redis_store import RedisStore
+
 if TYPE_CHECKING:
     from vv_llm.settings.schema import RateLimitSetting, SettingsModel
     from vv_llm.utilities.rate_limit.store import Store
@@ -50,7 +55,6 @@ def gate_for(settings: SettingsModel) -> Any:
     """The rate-limit gate for these settings."""
     if not settings.rate_limit.enabled or not _configured(settings):
         return NoLimits()
-    from vv_llm.utilities.rate_limit.gate import Gate
 
     return Gate(store_for(settings.rate_limit), settings.rate_limit)
 
@@ -82,14 +86,9 @@ def store_for(setting: RateLimitSetting) -> Store:
 
 def _new_store(setting: RateLimitSetting, key: tuple[Any, ...]) -> Store:
     if key[0] == "redis":
-        from vv_llm.utilities.rate_limit.redis_store import RedisStore
-
         return RedisStore(setting.redis)
     if key[0] == "diskcache":
-        from vv_llm.utilities.rate_limit.diskcache_store import DiskCacheStore
-
         return DiskCacheStore(key[1])
-    from vv_llm.utilities.rate_limit.memory import MemoryStore
 
     return MemoryStore()
 

@@ -11,9 +11,10 @@ from collections.abc import Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from vv_llm.chat_clients.effects import Blocking, Sleep
 from vv_llm.errors import RateLimited
+from vv_llm.types.effects import Blocking, Sleep
 from vv_llm.utilities.rate_limit.store import Limit, Store
+from vv_llm.utilities.tokens import get_message_token_counts
 
 if TYPE_CHECKING:
     from vv_llm.settings.schema import RateLimitSetting
@@ -173,10 +174,6 @@ def estimate_tokens(call: Any) -> int:
 
 
 def prompt_tokens(messages: list[dict[str, Any]], tools: Any, resolved: Any) -> int:
-    try:
-        from vv_llm.utilities.tokens import get_message_token_counts
-    except ImportError:
-        return _rough_tokens(messages, tools)
     try:
         return int(get_message_token_counts(messages, tools, resolved.name, resolved.backend))
     except Exception:  # an estimate only: never fail a call over it

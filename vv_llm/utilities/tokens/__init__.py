@@ -21,13 +21,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.errors import InvalidRequestError
+from vv_llm.settings import settings
+from vv_llm.utilities.tokens.counters import Counter, counter_for
+from vv_llm.utilities.tokens.messages import MessageTokenCount, count_request
+from vv_llm.utilities.tokens.models import TokenizerInfo, describe
 
 if TYPE_CHECKING:
+    from vv_llm.chat_clients.remote_tokens import acount_tokens_remote, count_tokens_remote
     from vv_llm.types.enums import BackendType
-    from vv_llm.utilities.tokens.counters import Counter
-    from vv_llm.utilities.tokens.messages import MessageTokenCount
-    from vv_llm.utilities.tokens.models import TokenizerInfo
-    from vv_llm.utilities.tokens.remote import acount_tokens_remote, count_tokens_remote
 
 __all__ = [
     "MessageTokenCount",
@@ -48,15 +49,11 @@ _lookups: dict[tuple[str, str | None, int], tuple[TokenizerInfo, Counter]] = {}
 
 def tokenizer_info(model: str, backend: BackendType | str | None = None) -> TokenizerInfo:
     """How ``model`` is counted, without loading its tokenizer (cached until settings change)."""
-    from vv_llm.settings import settings
-
     if not isinstance(model, str) or not model:
         raise InvalidRequestError(f"model must be a non-empty string (got {model!r})")
     key = (model, None if backend is None else str(getattr(backend, "value", backend)), settings.generation)
     info = _infos.get(key)
     if info is None:
-        from vv_llm.utilities.tokens.models import describe
-
         try:
             info = describe(model, backend)
         except ValueError as exc:  # an unknown backend name
@@ -69,13 +66,9 @@ def tokenizer_info(model: str, backend: BackendType | str | None = None) -> Toke
 
 def lookup(model: str, backend: BackendType | str | None = None) -> tuple[TokenizerInfo, Counter]:
     """``(how the model is counted, text → count)``; loads the tokenizer on first use."""
-    from vv_llm.settings import settings
-
     key = (model, None if backend is None else str(getattr(backend, "value", backend)), settings.generation)
     found = _lookups.get(key) if isinstance(model, str) else None
     if found is None:
-        from vv_llm.utilities.tokens.counters import counter_for
-
         info = tokenizer_info(model, backend)
         found = (info, counter_for(info))
         if len(_lookups) > 4096:
@@ -98,8 +91,6 @@ def count_message_tokens(
     messages: Any, tools: Any = None, model: str = DEFAULT_MODEL, backend: BackendType | str | None = None
 ) -> MessageTokenCount:
     """The prompt tokens of a request, itemised per message, tools, reply priming and images."""
-    from vv_llm.utilities.tokens.messages import count_request
-
     info, counter = lookup(model, backend)
     return count_request(messages, tools, info, counter, model)
 
@@ -121,11 +112,8 @@ def describe_tokenizer(model: str, backend: BackendType | str | None = None) -> 
 
 def __getattr__(name: str) -> Any:
     if name in ("count_tokens_remote", "acount_tokens_remote"):
-        from vv_llm.utilities.tokens import remote
+        # Their home is the engine's layer (vv_llm.chat_clients); this documented path stays.
+        from vv_llm.chat_clients import remote_tokens
 
-        return getattr(remote, name)
-    if name in ("MessageTokenCount", "TokenizerInfo"):
-        from vv_llm.utilities.tokens import messages, models
-
-        return getattr(messages if name == "MessageTokenCount" else models, name)
+        return getattr(remote_tokens, name)
     raise AttributeError(f"module 'vv_llm.utilities.tokens' has no attribute {name!r}")

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from vv_llm.settings import settings
+from vv_llm.settings.catalogue import backend_entry, catalogue, catalogue_model
 from vv_llm.types.enums import BackendType
 
 ESTIMATE_SCALE: dict[str, float] = {"anthropic": 1.20, "gemini": 1.10}
@@ -136,8 +138,6 @@ def describe(model: str, backend: BackendType | str | None = None) -> TokenizerI
         return TokenizerInfo("estimate", family, key, (setting or {}).get("token_scale") or ESTIMATE_SCALE[family])
     tokenizer = (setting or {}).get("tokenizer") or tokenizer_by_name(model_id) or tokenizer_by_name(model)
     if tokenizer is None and key is not None:
-        from vv_llm.settings.catalogue import backend_entry
-
         tokenizer = backend_entry(key).get("tokenizer")
     if tokenizer is not None:
         return TokenizerInfo(tokenizer, family, key)
@@ -152,9 +152,6 @@ def model_setting(backend: BackendType | str, model: str) -> dict[str, Any] | No
     Unlike ``settings.resolve`` this needs no endpoint, so counting and pricing work for models
     that are not callable here.
     """
-    from vv_llm.settings import settings
-    from vv_llm.settings.catalogue import catalogue_model
-
     key = BackendType.parse(backend).value
     base = catalogue_model(key, model)
     configured = settings.model.backends.get(key)
@@ -169,9 +166,6 @@ def model_setting(backend: BackendType | str, model: str) -> dict[str, Any] | No
 
 def _configured_backend(model: str) -> str | None:
     """The backend whose settings or catalogue list ``model`` by name (settings first)."""
-    from vv_llm.settings import settings
-    from vv_llm.settings.catalogue import catalogue
-
     for key, setting in settings.model.backends.items():
         if model in setting.models:
             return key

@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, overload
 
+from vv_llm.chat_clients.adapters.anthropic_messages import to_anthropic_messages
+from vv_llm.chat_clients.adapters.gemini_messages import to_gemini_contents
 from vv_llm.errors import InvalidRequestError
 from vv_llm.types.enums import BackendType
+from vv_llm.utilities.messages import prepare_messages
 
 _OUR_FIELDS = ("reasoning_content", "provider_content")
 
@@ -63,19 +66,13 @@ def format_messages(
 
     The input is never modified.
     """
-    from vv_llm.chat_clients.messages import prepare_messages
-
     kind = BackendType.parse(backend)
     messages = prepare_messages(messages)
     _check_tool_pairing(messages)
     if kind is BackendType.Anthropic:
-        from vv_llm.chat_clients.adapters.anthropic_messages import to_anthropic_messages
-
         system, turns = to_anthropic_messages(messages)
         return {"system": system, "messages": turns} if system else {"messages": turns}
     if kind is BackendType.Gemini:
-        from vv_llm.chat_clients.adapters.gemini_messages import to_gemini_contents
-
         instruction, contents = to_gemini_contents(messages)
         return {"systemInstruction": instruction, "contents": contents} if instruction else {"contents": contents}
     return [_openai_message(message, i) for i, message in enumerate(messages)]

@@ -1,14 +1,42 @@
 """What a call plan asks its driver to do. The plan (``engine``) is written once; a sync and an
-async transport (``transport``) each carry these out."""
+async transport (``transport``) each carry these out. Also the HTTP request and response they
+carry, which adapters build and read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from vv_llm.chat_clients.adapters.base import HttpRequest, StreamDecoder
+    from vv_llm.types.messages import ChatCompletionDeltaMessage
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """A complete (non-streamed, or error) HTTP response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Decoder(Protocol):
+    """What :class:`ReadFirst` reads a stream with (an adapter's ``StreamDecoder``)."""
+
+    done: bool
+
+    def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]: ...
+
+    def close(self) -> list[ChatCompletionDeltaMessage]: ...
 
 
 @dataclass(slots=True)
@@ -46,7 +74,7 @@ class ReadFirst:
     On failure the response is closed before the error is raised."""
 
     opened: Any
-    decoder: StreamDecoder
+    decoder: Decoder
 
 
 @dataclass(slots=True)
