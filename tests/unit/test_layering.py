@@ -57,12 +57,12 @@ LAZY_INTERNAL = {
     ("vv_llm.server", "vv_llm.server.app"): "the app needs FastAPI, an optional extra",
     ("vv_llm.server.__main__", "vv_llm.server.app"): "the app needs FastAPI, an optional extra (reported when missing)",
     ("vv_llm.utilities.tokens", "vv_llm.chat_clients.remote_tokens"): "see ALLOWED_UPWARD",
+    ("vv_llm.testing.protocol", "vv_llm.testing.wires"): "the wires import the protocol base: listed on first use",
 }  # fmt: skip
 """(module, vv_llm module it imports inside a function) → why that import is lazy."""
 
-PENDING = ("vv_llm.testing",)
-"""Packages whose lazy internal imports are not yet moved: the fake server's wires are being
-regrouped into ``vv_llm.testing.wires`` (issue 13 item 4), which takes them along."""
+PENDING: tuple[str, ...] = ()
+"""Packages whose lazy internal imports are not yet moved to module top (none left)."""
 
 
 def module_name(path: Path) -> str:

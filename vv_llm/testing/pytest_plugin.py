@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
+from vv_llm.settings import settings
+from vv_llm.testing.script import echo_responder
 from vv_llm.testing.server import FakeLLMServer
+from vv_llm.testing.settings import fake_settings_dict
+from vv_llm.utilities.endpoint_choice import cooldowns
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +29,6 @@ def fake_llm_server(_fake_llm_server_session: FakeLLMServer) -> Iterator[FakeLLM
     server = _fake_llm_server_session
     server.reset()
     server.api_keys = None
-    from vv_llm.testing.script import echo_responder
-
     server.responder = echo_responder
     yield server
     server.reset()
@@ -39,10 +41,6 @@ def fake_settings(fake_llm_server: FakeLLMServer) -> Iterator[Any]:
     Endpoint ids are ``fake-<backend>``; every catalogue model of every backend is reachable.
     Restored to empty after the test.
     """
-    from vv_llm.settings import settings
-    from vv_llm.testing.settings import fake_settings_dict
-    from vv_llm.utilities.endpoint_choice import cooldowns
-
     cooldowns.clear()
     settings.load(fake_settings_dict(fake_llm_server))
     yield settings

@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from vv_llm.testing.structured_reply import sample, structured_request
+from vv_llm.utilities.tokens import get_message_token_counts, get_token_counts
+
 
 @dataclass
 class ToolCallSpec:
@@ -131,8 +134,6 @@ def prompt_tokens(info: RequestInfo) -> int:
     the playground's estimates and the usage it is billed agree; a rough count if it cannot read it."""
     if info.prompt is not None:
         try:
-            from vv_llm.utilities.tokens import get_message_token_counts
-
             return get_message_token_counts(info.prompt, info.prompt_tools, info.model, info.backend)
         except Exception:  # a request vv-llm cannot count (the fake still answers it)
             pass
@@ -140,11 +141,7 @@ def prompt_tokens(info: RequestInfo) -> int:
 
 
 def count_tokens(text: str, model: str) -> int:
-    """Token count the fake reports: the real tokenizer where vv-llm has one, else ~4 chars/token."""
-    try:
-        from vv_llm.utilities.tokens import get_token_counts
-    except ImportError:
-        return max(1, len(text) // 4) if text else 0
+    """Token count the fake reports: vv-llm's own tokenizer for the model."""
     return get_token_counts(text, model) if text else 0
 
 
@@ -154,8 +151,6 @@ def echo_responder(info: RequestInfo) -> Reply:
     said = info.last_user_text.strip().replace("\n", " ")
     if len(said) > 80:
         said = said[:77] + "..."
-    from vv_llm.testing.structured_reply import sample, structured_request
-
     wanted = structured_request(info.protocol, info.body)
     if wanted is not None:
         schema, tool = wanted

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from vv_llm.settings.catalogue import catalogue
 from vv_llm.testing.wires._common import check
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -20,8 +21,6 @@ _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 def catalogue_capability(model: str) -> str | None:
     """The catalogue's ``structured_output`` for a model name any backend lists (None: not listed)."""
-    from vv_llm.settings.catalogue import catalogue
-
     for entry in catalogue()["backends"].values():
         model_entry = entry["models"].get(model)
         if model_entry is not None:
