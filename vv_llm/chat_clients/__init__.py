@@ -55,40 +55,7 @@ if TYPE_CHECKING:
     from vv_llm.types.options import CompletionOptions
     from vv_llm.utilities.tokens import get_message_token_counts, get_token_counts
 
-_BACKEND_CLASSES = (
-    "AnthropicChatClient",
-    "AsyncAnthropicChatClient",
-    "AsyncBaichuanChatClient",
-    "AsyncDeepSeekChatClient",
-    "AsyncErnieChatClient",
-    "AsyncGeminiChatClient",
-    "AsyncGroqChatClient",
-    "AsyncLocalChatClient",
-    "AsyncMiniMaxChatClient",
-    "AsyncMistralChatClient",
-    "AsyncMoonshotChatClient",
-    "AsyncOpenAIChatClient",
-    "AsyncQwenChatClient",
-    "AsyncStepFunChatClient",
-    "AsyncXAIChatClient",
-    "AsyncYiChatClient",
-    "AsyncZhiPuAIChatClient",
-    "BaichuanChatClient",
-    "DeepSeekChatClient",
-    "ErnieChatClient",
-    "GeminiChatClient",
-    "GroqChatClient",
-    "LocalChatClient",
-    "MiniMaxChatClient",
-    "MistralChatClient",
-    "MoonshotChatClient",
-    "OpenAIChatClient",
-    "QwenChatClient",
-    "StepFunChatClient",
-    "XAIChatClient",
-    "YiChatClient",
-    "ZhiPuAIChatClient",
-)
+_BACKEND_CLASSES = tuple(f"{face}{backend.name}ChatClient" for backend in BackendType for face in ("", "Async"))
 """The per-backend client classes (``clients``), one sync and one async per :class:`BackendType`."""
 
 _LAZY = {
