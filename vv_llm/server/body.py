@@ -13,7 +13,7 @@ same errors, same lone-surrogate escapes, same limits.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -50,7 +50,7 @@ class LeanBodyRequest(Request):
 class LeanBodyRoute(APIRoute):
     """An ``APIRoute`` whose handler reads the body through :class:`LeanBodyRequest`."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def lean(request: Request) -> Response:
