@@ -107,7 +107,7 @@ def test_pages_of_every_filter_are_exactly_the_matching_runs_newest_first(histor
 
 def test_a_page_holds_the_runs_results_and_the_model_list_is_every_model(history: Any) -> None:
     store = history
-    runs, by_run = _everything(store)
+    _, by_run = _everything(store)
     assert store.model_names() == sorted({r.model for results in by_run.values() for r in results})
     for view in store.search(models=["twin-model"], limit=20):
         assert [r.result.model for r in view.results] == ["twin-model", "twin-model"]  # the whole run, not only the matching rows
