@@ -121,11 +121,12 @@ def measure(text: str, model: str, size: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=float, default=DEFAULT_LIMIT_MIB, help="body size (the server's limit)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help=f"models to count for (default: {' '.join(MODELS)})")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     size = int(args.mib * 2**20)
     rows = []
-    for model in MODELS:
+    for model in args.models:
         for name, text in TEXTS.items():
             rows.append({"model": model, "text": name, **measure(text, model, size)})
     if args.json:

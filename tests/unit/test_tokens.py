@@ -59,6 +59,16 @@ def test_a_megabyte_counts_the_same(no_network: None, tiktoken_reference: Any) -
     assert get_token_counts(text, "gpt-4o") == len(tiktoken_reference("o200k_base").encode_ordinary(text))
 
 
+def test_a_long_chinese_text_counts_as_tiktoken_does(no_network: None, tiktoken_reference: Any) -> None:
+    """Longer than the segments, no spaces: cut at its punctuation, and still tiktoken's count."""
+    from vv_llm.utilities.tokens import counters
+
+    text = "".join(SPACELESS) * (6 * counters.SEGMENT // len("".join(SPACELESS)))
+    assert len(text) > 4 * counters.SEGMENT and counters._cut(text, counters.SEGMENT) < 2 * counters.SEGMENT
+    for encoding, models in ENCODING_MODELS.items():
+        assert get_token_counts(text, models[0]) == len(tiktoken_reference(encoding).encode_ordinary(text))
+
+
 # -- the shipped files ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_shipped_files_match_tiktokens_published_hash(name: str) -> None:

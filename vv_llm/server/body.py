@@ -24,9 +24,15 @@ from starlette.responses import Response
 class LeanBodyRequest(Request):
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
-            buffer = bytearray()
+            # Allocated once at the declared size (BodySizeLimit has refused one over the limit):
+            # growing a buffer chunk by chunk copies it, and leaves the old ones as holes in the heap.
+            declared = self.headers.get("content-length", "").strip()
+            buffer = bytearray(int(declared) if declared.isdigit() else 0)
+            filled = 0
             async for chunk in self.stream():
-                buffer += chunk
+                buffer[filled : filled + len(chunk)] = chunk  # in place; grows only past the declared size
+                filled += len(chunk)
+            del buffer[filled:]  # a body shorter than declared
             # A JSON body is parsed (and then released, see json); any other is validated as it is,
             # and shown in the 422 answer, which needs real bytes.
             self._body = buffer if self._json_content() else bytes(buffer)  # type: ignore[assignment]

@@ -15,7 +15,7 @@ Counter = Callable[[str], int]
 _counters: dict[str, Counter] = {}
 _lock = threading.Lock()
 
-SEGMENT = 1 << 18
+SEGMENT = 1 << 16
 """Long texts are counted this many characters at a time (about; see :func:`in_segments`)."""
 
 
