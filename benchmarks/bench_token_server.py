@@ -5,8 +5,9 @@ loads the tokenizer) its peak RSS (``VmHWM``) is read, then one ``/v1/tokens/tex
 maximal body is sent, and the peak read again: the server's size limit (4 MiB), or the longest
 text the schema allows (4,000,000 characters) when that comes first (ASCII). Texts: English and
 code (1 byte a character), English with Chinese (Python holds it at 2 bytes a character, more than
-its UTF-8), Chinese (no spaces: cut at punctuation). Budget: the growth stays under 4× the body.
-Measured, never asserted.
+its UTF-8), English and code with an emoji now and then (Python holds it all at 4 bytes a
+character: the known worst case), Chinese (no spaces: cut at punctuation). Budget: the growth
+stays under 4× the body. Measured, never asserted.
 
     .venv/bin/python -m benchmarks.bench_token_server [--mib 4] [--json]
 """
@@ -40,6 +41,10 @@ TEXTS = {
     "English and Chinese": (
         "Retrieval-augmented generation (RAG) combines a retriever with a generator. "
         "检索增强生成把检索器和生成模型结合起来，先找到相关文档再回答。\n"
+    ),
+    "English and code with emoji": (
+        "Retrieval-augmented generation (RAG) combines a retriever with a generator. 🙂 "
+        "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n"
     ),
     "Chinese": (
         "检索增强生成把检索器和生成模型结合起来，先找到相关文档，再根据文档回答问题。"
