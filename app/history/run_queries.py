@@ -87,7 +87,7 @@ def count_runs(
 
 
 def distinct_values(connection: Connection | Session, column: Any) -> list[Any]:
-    """The distinct non-null values of an indexed ``column``, sorted: a recursive query that
+    """The distinct non-null values of an indexed ``column``, in the index's order: a recursive query that
     jumps from each value to the next through the index (a look-up per value, not a scan of
     every row, on SQLite and PostgreSQL alike)."""
     first = select(func.min(column).label("value")).cte("distinct_values", recursive=True)

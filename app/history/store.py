@@ -329,7 +329,7 @@ class HistoryStore:
     def model_names(self) -> list[str]:
         """Every model with a result in the history, sorted (a few index look-ups)."""
         with self.session() as s:
-            return [str(m) for m in distinct_values(s, col(RunResult.model))]
+            return sorted(str(m) for m in distinct_values(s, col(RunResult.model)))  # in Python's order, whatever the collation
 
     def delete(self, run_ids: Sequence[str]) -> int:
         """Delete runs with their results, messages, ratings and votes; returns how many runs were deleted."""
