@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from app.history import migrate
@@ -24,6 +24,7 @@ from app.history.database import create_history_engine
 from app.history.judgment_models import Rating, Vote
 from app.history.matrix_views import MatrixInfo, attach_matrix
 from app.history.models import Run, RunMessage, RunResult, utcnow
+from app.history.run_queries import count_runs, distinct_values, run_conditions
 
 if TYPE_CHECKING:
     from app.compare.runner import ColumnState, CompareRun
@@ -107,9 +108,14 @@ class HistoryStore:
         """A cheap fingerprint of the history, for caching what is read from it: changes with
         every write made through this store, and with other processes' new runs, finished
         results and deletions (a few index look-ups and an index-only count, no table scan)."""
+        # One scalar subquery per aggregate: a query holding two MAX()es scans the table (SQLite).
+        query = select(
+            select(func.count()).select_from(Run).scalar_subquery(),
+            select(func.max(RunResult.id)).scalar_subquery(),
+            select(func.max(RunResult.finished_at)).scalar_subquery(),
+        )
         with self.engine.connect() as conn:
-            runs = conn.execute(select(func.count()).select_from(Run)).scalar_one()  # type: ignore[call-overload]
-            last_id, finished = conn.execute(select(func.max(RunResult.id), func.max(RunResult.finished_at))).one()  # type: ignore[call-overload]
+            runs, last_id, finished = conn.execute(query).one()
         return (self._writes, int(runs), last_id, str(finished))
 
     def session(self) -> Session:
@@ -247,35 +253,6 @@ class HistoryStore:
         return fixed
 
     # -- reading -------------------------------------------------------------------------
-    def _filtered(
-        self, text: str | None, models: Sequence[str] | None, start: datetime | None, end: datetime | None, where: Any = None
-    ) -> Any:
-        query = select(Run)
-        if where is not None:
-            query = query.where(where)
-        if start is not None:
-            query = query.where(Run.created_at >= start)
-        if end is not None:
-            query = query.where(Run.created_at < end)
-        if models:
-            query = query.where(col(Run.id).in_(select(RunResult.run_id).where(col(RunResult.model).in_(list(models)))))
-        if text and text.strip():
-            needle = text.strip().lower()
-            matching_results = select(RunResult.run_id).where(
-                or_(
-                    func.lower(RunResult.content).contains(needle, autoescape=True),
-                    func.lower(RunResult.model).contains(needle, autoescape=True),
-                )
-            )
-            query = query.where(
-                or_(
-                    func.lower(Run.user_prompt).contains(needle, autoescape=True),
-                    func.lower(func.coalesce(Run.system_prompt, "")).contains(needle, autoescape=True),
-                    col(Run.id).in_(matching_results),
-                )
-            )
-        return query
-
     def search(
         self,
         text: str | None = None,
@@ -283,13 +260,20 @@ class HistoryStore:
         start: datetime | None = None,
         end: datetime | None = None,
         *,
-        limit: int = 50,
+        limit: int | None = 50,
         offset: int = 0,
         where: Any = None,
     ) -> list[RunView]:
         """Runs matching every given filter, newest first (``start``/``end`` are aware datetimes;
-        ``where`` an extra SQL condition on ``runs``, e.g. a rating filter)."""
-        query = self._filtered(text, models, start, end, where).order_by(col(Run.created_at).desc()).offset(offset).limit(limit)
+        ``where`` an extra SQL condition on ``runs``, e.g. a rating filter); ``limit`` None: all.
+        Only the rows asked for are read (see ``app.history.run_queries``)."""
+        query = (
+            select(Run)
+            .where(*run_conditions(text, models, start, end, where))
+            .order_by(col(Run.created_at).desc(), col(Run.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
         with self.session() as s:
             runs = list(s.exec(query).all())
         return self._views(runs)
@@ -301,10 +285,13 @@ class HistoryStore:
         start: datetime | None = None,
         end: datetime | None = None,
         where: Any = None,
+        *,
+        at_most: int | None = None,
     ) -> int:
-        query = self._filtered(text, models, start, end, where).subquery()
+        """How many runs match (the filters of :meth:`search`); with ``at_most``, counting stops
+        there: a long history's count costs no more than the cap."""
         with self.session() as s:
-            return int(s.exec(select(func.count()).select_from(query)).one())
+            return count_runs(s, text, models, start, end, where, at_most=at_most)
 
     def get(self, run_id: str) -> RunView | None:
         with self.session() as s:
@@ -340,8 +327,9 @@ class HistoryStore:
         return views
 
     def model_names(self) -> list[str]:
+        """Every model with a result in the history, sorted (a few index look-ups)."""
         with self.session() as s:
-            return sorted(set(s.exec(select(RunResult.model).distinct()).all()))
+            return sorted(str(m) for m in distinct_values(s, col(RunResult.model)))  # in Python's order, whatever the collation
 
     def delete(self, run_ids: Sequence[str]) -> int:
         """Delete runs with their results, messages, ratings and votes; returns how many runs were deleted."""

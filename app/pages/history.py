@@ -20,6 +20,9 @@ from app.ui.common import header, md_escape
 from app.ui.judgments_history import RunJudgments, rating_filter
 
 PAGE_SIZE = 20
+COUNT_CAP = 10_000
+"""Matching runs are counted up to this many ("10,000+ runs match"): a filter change on a long
+history costs what the page shows, not a count of everything that matches."""
 
 ctx: AppContext = context()
 state = st.session_state
@@ -74,7 +77,7 @@ def _model_names(url: str, version: tuple[Any, ...]) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _count(url: str, version: tuple[Any, ...], text: str, models: tuple[str, ...], start: datetime | None, end: datetime | None) -> int:
-    return store.count(text, models, start, end)
+    return store.count(text, models, start, end, at_most=COUNT_CAP + 1)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -90,7 +93,10 @@ def _matching(
     """How many runs match and the page shown; cached unless a rating filter is on (ratings change
     without changing the history version)."""
     if rated is not None:
-        return store.count(text, models, start, end, where=rated), store.search(text, models, start, end, limit=limit, where=rated)
+        return (
+            store.count(text, models, start, end, where=rated, at_most=COUNT_CAP + 1),
+            store.search(text, models, start, end, limit=limit, where=rated),
+        )
     return _count(store.url, version, text, tuple(models), start, end), _page(store.url, version, text, tuple(models), start, end, limit)
 
 
@@ -104,6 +110,7 @@ with st.container(border=True, key="history-filters"):
 start, end = _day_bounds(list(days) if isinstance(days, (list, tuple)) else [days])
 limit = state.get("history_limit", PAGE_SIZE)
 total, runs = _matching(text, models, start, end, rated, limit)
+matching = f"{COUNT_CAP:,}+" if total > COUNT_CAP else f"{total:,}"
 judged = RunJudgments(store, runs)
 
 if state.get("history_notice"):
@@ -126,8 +133,8 @@ with st.container(horizontal=True, gap="small", vertical_alignment="bottom", key
         key="export-selected",
     )
     st.download_button(
-        f"Export all {total} matching",
-        data=lambda: export.render(store.search(text, models, start, end, limit=max(total, 1), where=rated)),
+        f"Export all {matching} matching",
+        data=lambda: export.render(store.search(text, models, start, end, limit=None, where=rated)),
         file_name=f"vv-llm-history-{stamp}.{export.extension}",
         mime=export.mime,
         icon=":material/download:",
@@ -139,7 +146,7 @@ with st.container(horizontal=True, gap="small", vertical_alignment="bottom", key
         st.write(f"Delete {len(selected)} run(s) and everything stored with them?")
         st.button("Yes, delete", type="primary", on_click=_delete, args=(selected,), key="delete-selected")
 
-st.caption(f"{total} run{'s' if total != 1 else ''} match · showing {len(runs)}")
+st.caption(f"{matching} run{'s' if total != 1 else ''} match · showing {len(runs)}")
 if not runs:
     st.info(
         "No runs yet — results of **Compare** show up here as they stream."

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vv_llm import __version__
 from vv_llm.errors import InvalidRequestError
+from vv_llm.server.body import LeanBodyRoute
 from vv_llm.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, BodyTooLarge
 from vv_llm.server.schemas import Health, MessagesRequest, MessagesResponse, ModelName, TextRequest, TextResponse, Tokenizer
 from vv_llm.settings import settings
@@ -43,6 +44,7 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
         version=__version__,
         description="Token counts with each model's own tokenizer (exact for OpenAI, DeepSeek and Qwen models; estimates elsewhere).",
     )
+    app.router.route_class = LeanBodyRoute  # bodies parsed with one copy of the text alive at a time
 
     app.add_middleware(BodySizeLimit, limit=max_body_bytes or configured_limit)
 

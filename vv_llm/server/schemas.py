@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from vv_llm.types.enums import BackendType
 
@@ -13,6 +14,20 @@ MAX_TEXT_CHARS = 4_000_000
 MAX_MESSAGES = 10_000
 MAX_PARTS = 1_000
 MAX_TOOLS = 1_000
+
+
+def _within_text_limit(text: str) -> str:
+    # ``len`` of a str is free. pydantic's own ``max_length`` reads the text as UTF-8 to count its
+    # characters, which leaves a UTF-8 copy of any non-ASCII text attached to the str for as long
+    # as it lives: as much memory again as the request body, while the text is counted.
+    if len(text) > MAX_TEXT_CHARS:
+        raise PydanticCustomError("string_too_long", "String should have at most {max_length} characters", {"max_length": MAX_TEXT_CHARS})
+    return text
+
+
+_TEXT_SCHEMA = WithJsonSchema({"type": "string", "maxLength": MAX_TEXT_CHARS})
+LongText = Annotated[str, AfterValidator(_within_text_limit), _TEXT_SCHEMA]
+"""A text of at most ``MAX_TEXT_CHARS`` characters."""
 
 ModelName = Annotated[str, Field(min_length=1, max_length=256, description="Model name, e.g. gpt-4o, claude-sonnet-4-5, deepseek-chat.")]
 
@@ -23,7 +38,7 @@ class _Body(BaseModel):
 
 class TextPart(_Body):
     type: Literal["text"]
-    text: str = Field(max_length=MAX_TEXT_CHARS)
+    text: LongText
 
 
 class ImageURL(_Body):
@@ -44,7 +59,7 @@ Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 class FunctionCall(_Body):
     name: str
-    arguments: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    arguments: LongText = ""
 
 
 class ToolCall(_Body):
@@ -57,10 +72,17 @@ class Message(_Body):
     """An OpenAI-format chat message."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] | Annotated[list[Part], Field(max_length=MAX_PARTS)] | None = None
+    content: Annotated[str, _TEXT_SCHEMA] | Annotated[list[Part], Field(max_length=MAX_PARTS)] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _content_within_limit(cls, content: Any) -> Any:
+        # Checked on the field, not in the union's str branch: the error then names ``content``,
+        # not a validator of one branch.
+        return _within_text_limit(content) if isinstance(content, str) else content
 
 
 class FunctionDefinition(_Body):
@@ -77,7 +99,7 @@ class Tool(_Body):
 class TextRequest(_Body):
     model: ModelName
     backend: BackendType | None = Field(default=None, description="The backend serving the model; inferred from the name when omitted.")
-    text: str = Field(max_length=MAX_TEXT_CHARS)
+    text: LongText
 
 
 class MessagesRequest(_Body):

@@ -114,6 +114,57 @@ def test_not_json_is_422(client: TestClient) -> None:
     assert response.status_code == 422
 
 
+def test_bodies_count_the_same_however_they_are_sent(client: TestClient) -> None:
+    """The server reads a body into one buffer and releases it before parsing (peak memory,
+    ``vv_llm/server/body.py``): declared or chunked, any JSON content type, UTF-8 or UTF-16,
+    escapes and lone surrogates, the count is the text's."""
+    import json
+
+    text = "检索增强生成，先找到相关文档。Retrieval first, then the answer.\n" * 50 + "\ud83d lone"
+    expected = get_token_counts(text, "gpt-4o")
+    payload = json.dumps({"model": "gpt-4o", "text": text})  # ASCII, with \u escapes
+    raw = json.dumps({"model": "gpt-4o", "text": text[:-5]}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    sent = [
+        (payload.encode(), "application/json"),
+        (payload.encode(), "application/json; charset=utf-8"),
+        (payload.encode(), "application/vnd.count+json"),
+        (payload.encode("utf-16"), "application/json"),
+    ]
+    for body, kind in sent:
+        response = client.post("/v1/tokens/text", content=body, headers={"content-type": kind})
+        assert response.status_code == 200 and response.json()["tokens"] == expected, kind
+    pieces = [raw[i : i + 1000] for i in range(0, len(raw), 1000)]  # no content-length: read as it comes
+    response = client.post("/v1/tokens/text", content=iter(pieces), headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["tokens"] == get_token_counts(text[:-5], "gpt-4o")
+    messages = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
+    response = client.post("/v1/tokens/messages", content=json.dumps(messages).encode(), headers={"content-type": "application/json"})
+    assert response.json()["tokens"] == count_message_tokens(messages["messages"], None, "gpt-4o").total
+
+
+def test_a_json_body_sent_as_another_type_is_a_422(client: TestClient) -> None:
+    response = client.post("/v1/tokens/text", content=b'{"model": "gpt-4o", "text": "hi"}', headers={"content-type": "text/plain"})
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_a_text_over_the_character_limit_is_a_422_naming_the_field(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vv_llm.server import schemas
+
+    monkeypatch.setattr(schemas, "MAX_TEXT_CHARS", 10)
+    for path, payload, loc in (
+        ("/v1/tokens/text", {"model": "gpt-4o", "text": "检" * 11}, ["body", "text"]),
+        (
+            "/v1/tokens/messages",
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 11}]},
+            ["body", "messages", 0, "content"],
+        ),
+    ):
+        response = client.post(path, json=payload)
+        assert response.status_code == 422
+        errors = [e for e in response.json()["detail"] if e["loc"] == loc]
+        assert errors and errors[0]["type"] == "string_too_long" and "at most 10 characters" in errors[0]["msg"], response.json()
+    assert client.post("/v1/tokens/text", json={"model": "gpt-4o", "text": "检" * 10}).status_code == 200
+
+
 # -- the OpenAPI schema, fuzzed in-process -----------------------------------------------------------
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 

@@ -60,6 +60,16 @@ def test_a_megabyte_counts_the_same(no_network: None, tiktoken_reference: Any) -
     assert get_token_counts(text, "gpt-4o") == len(tiktoken_reference("o200k_base").encode_ordinary(text))
 
 
+def test_a_long_chinese_text_counts_as_tiktoken_does(no_network: None, tiktoken_reference: Any) -> None:
+    """Longer than the segments, no spaces: cut at its punctuation, and still tiktoken's count."""
+    from vv_llm.utilities.tokens import counters
+
+    text = "".join(SPACELESS) * (6 * counters.SEGMENT // len("".join(SPACELESS)))
+    assert len(text) > 4 * counters.SEGMENT and counters._cut(text, counters.SEGMENT) < 2 * counters.SEGMENT
+    for encoding, models in ENCODING_MODELS.items():
+        assert get_token_counts(text, models[0]) == len(tiktoken_reference(encoding).encode_ordinary(text))
+
+
 # -- the shipped files ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_shipped_files_match_tiktokens_published_hash(name: str) -> None:
@@ -255,3 +265,58 @@ def test_long_texts_counted_in_segments_count_the_same(tokenizer: str, no_networ
         cuts += 1
     assert cuts > 100 and len(text) > 4 * counters.SEGMENT
     assert segmented(text) == whole(text)
+
+
+SPACELESS = [
+    "检索增强生成把检索器和生成模型结合起来，先找到相关文档再回答。",
+    "他说：“好的！”然后（慢慢地）走了、没有回头？",
+    "日本語の文章も、句読点で区切られる。",
+    "「引用」と『書名』【注】の間。",
+    "混合English，和中文.标点;符号",
+    "a.b,c(d)e!f?g_h-i/j:k@l[m]n{o}p~q",
+    "it's，don't。x'y",
+]
+
+
+@pytest.mark.parametrize("tokenizer", ["o200k_base", "cl100k_base", "deepseek", "qwen", "qwen3.5"])
+def test_text_without_spaces_is_cut_at_punctuation_and_counts_the_same(
+    tokenizer: str, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chinese and Japanese have no spaces: a long text of them is still counted a segment at a
+    time, cut before a punctuation mark between two letters, and the sum is the whole count."""
+    import random
+
+    from vv_llm.utilities.tokens import counters
+
+    rng = random.Random(11)
+    text = "".join(rng.choice(SPACELESS) for _ in range(300))
+    monkeypatch.setattr(counters, "SEGMENT", 29)
+    whole = counters._LOADERS[tokenizer]()
+    cuts = 0
+    start = 0
+    while start < len(text):
+        start = counters._cut(text, start + counters.SEGMENT)
+        cuts += 1
+    assert cuts > 100 and " " not in text and "\n" not in text
+    assert counters.in_segments(whole)(text) == whole(text)
+
+
+@pytest.mark.parametrize("tokenizer", ["o200k_base", "cl100k_base", "deepseek", "qwen", "qwen3.5"])
+def test_any_mix_of_letters_and_punctuation_counts_the_same_in_segments(
+    tokenizer: str, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random texts of letters (Latin, accented, CJK, kana), marks, digits, spaces and punctuation
+    (the apostrophe included): cut every few characters wherever allowed, the count is unchanged."""
+    from vv_llm.utilities.tokens import counters
+
+    monkeypatch.setattr(counters, "SEGMENT", 2)
+    whole = counters._LOADERS[tokenizer]()
+    segmented = counters.in_segments(whole)
+    alphabet = "aZsté中文ひカ\u0301" + "1٣" + " \n\t" + ",.!?;:_-/'\"()" + "，。、！？：；（）「」『』【】“”’"
+
+    @settings(max_examples=150, deadline=None)
+    @given(text=st.text(alphabet=alphabet, min_size=9, max_size=120))
+    def check(text: str) -> None:
+        assert segmented(text) == whole(text)
+
+    check()
