@@ -26,7 +26,7 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     usage_from_anthropic,
 )
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -226,14 +226,21 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         adapter = self._adapter
         try:
             for event, data in events:
-                payload = self._payload(data)
-                if not isinstance(payload, dict):
-                    raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                try:
+                    payload, end = scan(data, 0)
+                except (StopIteration, ValueError):
+                    end = -1
+                if end != len(data) or type(payload) is not dict:
+                    payload = self._payload(data)  # surrounding whitespace, or the error that says what it was
+                    if not isinstance(payload, dict):
+                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
                 kind = payload.get("type") or event
                 if kind == "content_block_delta":
-                    delta = self._block_delta(payload)
-                    if delta is not None:
-                        yield delta
+                    delta = payload.get("delta") or {}
+                    if delta.get("type") == "text_delta":  # most events
+                        yield stream_delta(None, delta.get("text"), None, None, None, None, payload)
+                    elif (other := self._block_delta(payload, delta)) is not None:
+                        yield other
                 elif kind == "content_block_start":
                     yield from self._block_start(payload)
                 elif kind == "content_block_stop":
@@ -291,11 +298,9 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
             return [construct(tool_calls=[call], raw_response=payload)]
         return []
 
-    def _block_delta(self, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
-        delta = payload.get("delta") or {}
+    def _block_delta(self, payload: dict[str, Any], delta: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
+        """A content block's delta other than text."""
         kind = delta.get("type")
-        if kind == "text_delta":
-            return stream_delta(None, delta.get("text"), None, None, None, None, payload)
         state = self._blocks.get(payload.get("index", -1))
         if kind == "thinking_delta":
             text = delta.get("thinking") or ""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -252,9 +252,14 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 if data == "[DONE]":
                     self.done = True
                     continue
-                chunk = self._payload(data)
-                if not isinstance(chunk, dict):
-                    raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                try:
+                    chunk, end = scan(data, 0)
+                except (StopIteration, ValueError):
+                    end = -1
+                if end != len(data) or type(chunk) is not dict:
+                    chunk = self._payload(data)  # surrounding whitespace, or the error that says what it was
+                    if not isinstance(chunk, dict):
+                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
                 if chunk.get("error"):
                     raise adapter.stream_error(chunk)
                 choices = chunk.get("choices")
@@ -268,15 +273,19 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 choice = choices[0]
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
+                    role = reasoning = calls = None
+                else:
+                    role = delta.get("role")
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    calls = delta.get("tool_calls")
                 if content and think is not None and not reasoning:
                     thought, content = think.feed(content)
                     reasoning = thought or None
                     content = content or None
-                calls = delta.get("tool_calls")
                 usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
                 yield stream_delta(
-                    delta.get("role"),
+                    role,
                     content,
                     reasoning,
                     _tool_call_deltas(calls) if calls else None,

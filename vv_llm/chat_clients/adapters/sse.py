@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 # The C scanner behind ``JSONDecoder.raw_decode``, called directly: one Python frame less per
 # event than raw_decode (~0.3 µs), ~1 µs less than json.loads.
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: a context object
+scan = _scan_once
+"""``scan(text, 0)`` → ``(value, end)`` of the JSON value at the start of ``text`` (StopIteration
+when there is none, ValueError when it is malformed): decoders call it inline per event."""
 
 
 def loads(data: str) -> Any:
@@ -170,13 +173,13 @@ class SSEFramer:
         events: list[tuple[str | None, str]] = []
         append = events.append
         for block in head.decode("utf-8", "replace").split("\n\n"):
-            if block[:6] == "data: ":
+            if block.startswith("data: "):
                 if "\n" not in block:
                     append((None, block[6:]))
                     continue
-            elif block[:7] == "event: ":
+            elif block.startswith("event: "):
                 line_end = block.find("\n")
-                if line_end > 0 and block[line_end + 1 : line_end + 7] == "data: " and block.find("\n", line_end + 1) < 0:
+                if line_end > 0 and block.startswith("data: ", line_end + 1) and block.find("\n", line_end + 1) < 0:
                     append((block[7:line_end], block[line_end + 7 :]))
                     continue
             elif not block:
