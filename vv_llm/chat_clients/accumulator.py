@@ -45,12 +45,17 @@ class StreamAccumulator:
 
     def add(self, delta: ChatCompletionDeltaMessage) -> None:
         self.chunks += 1
-        if delta.content:
-            self.content.append(delta.content)
-        if delta.reasoning_content:
-            self.reasoning.append(delta.reasoning_content)
-        if delta.tool_calls:
-            for fragment in delta.tool_calls:
+        # The fields read from the instance dict: each attribute read of a pydantic model takes
+        # the slow path (models define ``__getattr__``), and this runs for every chunk.
+        fields = delta.__dict__
+        content = fields["content"]
+        if content:
+            self.content.append(content)
+        reasoning = fields["reasoning_content"]
+        if reasoning:
+            self.reasoning.append(reasoning)
+        if fields["tool_calls"]:
+            for fragment in fields["tool_calls"]:
                 slot = self.tools.setdefault(fragment.index, {"id": None, "name": "", "arguments": []})
                 if fragment.id:
                     slot["id"] = fragment.id
@@ -59,15 +64,15 @@ class StreamAccumulator:
                         slot["name"] += fragment.function.name
                     if fragment.function.arguments:
                         slot["arguments"].append(fragment.function.arguments)
-        if delta.finish_reason:
-            self.finish_reason = delta.finish_reason
-        if delta.usage is not None:
-            self.usage = delta.usage
-        if delta.provider_content:
-            self.provider_content = delta.provider_content
-        if delta.raw_response is not None:
-            self.raw = delta.raw_response
-            raw = delta.raw_response
+        if fields["finish_reason"]:
+            self.finish_reason = fields["finish_reason"]
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        if fields["provider_content"]:
+            self.provider_content = fields["provider_content"]
+        raw = fields["raw_response"]
+        if raw is not None:
+            self.raw = raw
             # OpenAI chunks and Anthropic's message_start name them id/model; Gemini's chunks
             # responseId/modelVersion.
             if self.id is None:

@@ -121,9 +121,13 @@ class ChatStream(_StreamState):
             for delta in opened.first:
                 add(delta)
                 yield delta
+            if opened.opened.rest is not None:
+                for delta in opened.opened.rest:
+                    add(delta)
+                    yield delta
             if not decoder.done:
                 for data in opened.opened.chunks:
-                    for delta in decoder.feed(data):
+                    for delta in decoder.deltas(data):
                         add(delta)
                         yield delta
                 for delta in decoder.close():
@@ -181,9 +185,13 @@ class AsyncChatStream(_StreamState):
             for delta in opened.first:
                 add(delta)
                 yield delta
+            if opened.opened.rest is not None:
+                for delta in opened.opened.rest:
+                    add(delta)
+                    yield delta
             if not decoder.done:
                 async for data in opened.opened.chunks:
-                    for delta in decoder.feed(data):
+                    for delta in decoder.deltas(data):
                         add(delta)
                         yield delta
                 for delta in decoder.close():

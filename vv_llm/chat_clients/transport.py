@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -90,8 +90,16 @@ def _undecoded(response: httpx.Response) -> bool:
     return response.headers.get("content-encoding", "identity").strip().lower() == "identity"
 
 
-def _has_output(deltas: list[Any]) -> bool:
-    return any(d.content or d.reasoning_content or d.tool_calls or d.finish_reason for d in deltas)
+def _up_to_output(pending: Iterable[Any], deltas: list[Any], opened: OpenedResponse) -> bool:
+    """Move ``pending`` deltas into ``deltas`` up to the first that carries output (→ True); the
+    ones after it stay undecoded in ``opened.rest`` for the stream to take."""
+    pending = iter(pending)
+    for delta in pending:
+        deltas.append(delta)
+        if delta.content or delta.reasoning_content or delta.tool_calls or delta.finish_reason:
+            opened.rest = pending
+            return True
+    return False
 
 
 class SyncTransport:
@@ -164,13 +172,13 @@ class SyncTransport:
             return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened
+            decoder = effect.decoder
             deltas: list[Any] = []
             try:
                 for data in opened.chunks:
-                    deltas += effect.decoder.feed(data)
-                    if _has_output(deltas) or effect.decoder.done:
+                    if _up_to_output(decoder.deltas(data), deltas, opened) or decoder.done:
                         return deltas
-                deltas += effect.decoder.close()
+                deltas += decoder.close()
                 return deltas
             except httpx.HTTPError as exc:
                 opened.response.close()
@@ -263,13 +271,13 @@ class AsyncTransport:
             return OpenedResponse(response.status_code, response.headers, response, chunks)
         if kind is ReadFirst:
             opened = effect.opened
+            decoder = effect.decoder
             deltas: list[Any] = []
             try:
                 async for data in opened.chunks:
-                    deltas += effect.decoder.feed(data)
-                    if _has_output(deltas) or effect.decoder.done:
+                    if _up_to_output(decoder.deltas(data), deltas, opened) or decoder.done:
                         return deltas
-                deltas += effect.decoder.close()
+                deltas += decoder.close()
                 return deltas
             except httpx.HTTPError as exc:
                 await opened.response.aclose()

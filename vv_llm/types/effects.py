@@ -100,3 +100,6 @@ class OpenedResponse:
     """The transport's iterator (or async iterator) over the body."""
     body: bytes = b""
     """The body, when ``status`` is an error."""
+    rest: Any = None
+    """The deltas of the read that ``ReadFirst`` stopped in, after the first with output (an
+    iterator: they are decoded as they are taken)."""

@@ -225,7 +225,12 @@ class ChatCompletionDeltaMessage(_Model):
     raw_response: dict[str, Any] | None = Field(default=None, repr=False)
 
 
-_STREAM_DELTA_FIELDS = ("role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response")
+_STREAM_DELTA_FIELDS = frozenset(("role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response"))
+# The slots' own setters, called directly: object.__setattr__ looks each name up first.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def stream_delta(
@@ -238,11 +243,10 @@ def stream_delta(
     raw_response: dict[str, Any] | None,
 ) -> ChatCompletionDeltaMessage:
     """``ChatCompletionDeltaMessage.model_construct(role=..., ..., raw_response=...)`` for values a
-    decoder already checked, in half the time (0.55 vs 1.1 µs): decoders build one per chunk."""
+    decoder already checked, in under half the time: decoders build one per chunk."""
     delta = _object_new(ChatCompletionDeltaMessage)
-    _object_setattr(
+    _set_dict(
         delta,
-        "__dict__",
         {
             "role": role,
             "content": content,
@@ -254,7 +258,7 @@ def stream_delta(
             "raw_response": raw_response,
         },
     )
-    _object_setattr(delta, "__pydantic_fields_set__", set(_STREAM_DELTA_FIELDS))
-    _object_setattr(delta, "__pydantic_extra__", None)
-    _object_setattr(delta, "__pydantic_private__", None)
+    _set_fields_set(delta, set(_STREAM_DELTA_FIELDS))
+    _set_extra(delta, None)
+    _set_private(delta, None)
     return delta

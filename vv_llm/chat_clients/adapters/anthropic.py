@@ -8,6 +8,7 @@ With thinking enabled, ``temperature`` is not sent (Anthropic only accepts 1 the
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.anthropic_messages import (
@@ -24,8 +25,8 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     to_anthropic_tools,
     usage_from_anthropic,
 )
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -221,42 +222,48 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         self._tools = 0
         self._usage: dict[str, Any] = {}
 
-    def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
-        deltas: list[ChatCompletionDeltaMessage] = []
-        construct = ChatCompletionDeltaMessage.model_construct
-        for event, data in events:
-            payload = self._payload(data)
-            if not isinstance(payload, dict):
-                raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
-            kind = payload.get("type") or event
-            if kind == "content_block_delta":
-                delta = self._block_delta(payload)
-                if delta is not None:
-                    deltas.append(delta)
-            elif kind == "content_block_start":
-                deltas.extend(self._block_start(payload))
-            elif kind == "content_block_stop":
-                deltas.extend(self._block_stop(payload))
-            elif kind == "message_start":
-                message = payload.get("message") or {}
-                self._merge_usage(message.get("usage"))
-                deltas.append(construct(role="assistant", raw_response=message))
-            elif kind == "message_delta":
-                self._merge_usage(payload.get("usage"))
-                deltas.append(
-                    construct(
+    def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
+        adapter = self._adapter
+        try:
+            for event, data in events:
+                try:
+                    payload, end = scan(data, 0)
+                except (StopIteration, ValueError):
+                    end = -1
+                if end != len(data) or type(payload) is not dict:
+                    payload = self._payload(data)  # surrounding whitespace, or the error that says what it was
+                    if not isinstance(payload, dict):
+                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                kind = payload.get("type") or event
+                if kind == "content_block_delta":
+                    delta = payload.get("delta") or {}
+                    if delta.get("type") == "text_delta":  # most events
+                        yield stream_delta(None, delta.get("text"), None, None, None, None, payload)
+                    elif (other := self._block_delta(payload, delta)) is not None:
+                        yield other
+                elif kind == "content_block_start":
+                    yield from self._block_start(payload)
+                elif kind == "content_block_stop":
+                    yield from self._block_stop(payload)
+                elif kind == "message_start":
+                    message = payload.get("message") or {}
+                    self._merge_usage(message.get("usage"))
+                    yield ChatCompletionDeltaMessage.model_construct(role="assistant", raw_response=message)
+                elif kind == "message_delta":
+                    self._merge_usage(payload.get("usage"))
+                    yield ChatCompletionDeltaMessage.model_construct(
                         finish_reason=finish_reason((payload.get("delta") or {}).get("stop_reason")),
                         usage=usage_from_anthropic(self._usage),
                         provider_content=list(self._provider) or None,
                         raw_response=payload,
                     )
-                )
-            elif kind == "message_stop":
-                self.done = True
-            elif kind == "error":
-                raise self._adapter.stream_error(payload)
-            # ping and event types added later carry nothing for us
-        return deltas
+                elif kind == "message_stop":
+                    self.done = True
+                elif kind == "error":
+                    raise adapter.stream_error(payload)
+                # ping and event types added later carry nothing for us
+        except SHAPE_ERRORS as exc:
+            raise adapter.shape_error(exc) from None
 
     def _merge_usage(self, usage: Any) -> None:
         if isinstance(usage, dict):
@@ -291,11 +298,9 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
             return [construct(tool_calls=[call], raw_response=payload)]
         return []
 
-    def _block_delta(self, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
-        delta = payload.get("delta") or {}
+    def _block_delta(self, payload: dict[str, Any], delta: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
+        """A content block's delta other than text."""
         kind = delta.get("type")
-        if kind == "text_delta":
-            return stream_delta(None, delta.get("text"), None, None, None, None, payload)
         state = self._blocks.get(payload.get("index", -1))
         if kind == "thinking_delta":
             text = delta.get("thinking") or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,13 @@ class StreamDecoder(ABC):
     def close(self) -> list[ChatCompletionDeltaMessage]:
         """The connection ended; flush anything buffered."""
         return []
+
+    def deltas(self, data: bytes) -> Iterable[ChatCompletionDeltaMessage]:
+        """As :meth:`feed`, but decoders may hand the deltas out one at a time, each decoded when
+        it is asked for: a read that carries a whole stream then never holds all of it decoded
+        (which keeps the garbage collector idle under many concurrent streams). The deltas must
+        be taken in order, before the next ``deltas``, ``feed`` or ``close``."""
+        return self.feed(data)
 
 
 SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)

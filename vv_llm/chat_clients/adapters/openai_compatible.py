@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from vv_llm.chat_clients.adapters.base import Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -243,57 +244,71 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 return [ChatCompletionDeltaMessage.model_construct(content=content or None, reasoning_content=reasoning or None)]
         return []
 
-    def _decode(self, events: list[tuple[str | None, str]]) -> list[ChatCompletionDeltaMessage]:
-        deltas = []
-        construct = ChatCompletionDeltaMessage.model_construct
-        for _event, data in events:
-            if data == "[DONE]":
-                self.done = True
-                continue
-            chunk = self._payload(data)
-            if not isinstance(chunk, dict):
-                raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
-            if chunk.get("error"):
-                raise self._adapter.stream_error(chunk)
-            choices = chunk.get("choices")
-            usage = chunk.get("usage")
-            if not choices:
-                if usage:
-                    deltas.append(construct(usage=usage_from_openai(usage, self._adapter.reasoning_in_completion), raw_response=chunk))
-                continue
-            choice = choices[0]
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if content and self._think is not None and not reasoning:
-                think, content = self._think.feed(content)
-                reasoning = think or None
-                content = content or None
-            tool_calls = None
-            if delta.get("tool_calls"):
-                tool_calls = []
-                for i, call in enumerate(delta["tool_calls"]):
-                    function = call.get("function")
-                    tool_calls.append(
-                        ToolCallDelta.model_construct(
-                            index=call.get("index", i),
-                            id=call.get("id"),
-                            type=call.get("type"),
-                            function=FunctionCallDelta.model_construct(name=function.get("name"), arguments=function.get("arguments"))
-                            if function
-                            else None,
+    def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
+        adapter = self._adapter
+        think = self._think
+        try:
+            for _event, data in events:
+                if data == "[DONE]":
+                    self.done = True
+                    continue
+                try:
+                    chunk, end = scan(data, 0)
+                except (StopIteration, ValueError):
+                    end = -1
+                if end != len(data) or type(chunk) is not dict:
+                    chunk = self._payload(data)  # surrounding whitespace, or the error that says what it was
+                    if not isinstance(chunk, dict):
+                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                if chunk.get("error"):
+                    raise adapter.stream_error(chunk)
+                choices = chunk.get("choices")
+                usage = chunk.get("usage")
+                if not choices:
+                    if usage:
+                        yield ChatCompletionDeltaMessage.model_construct(
+                            usage=usage_from_openai(usage, adapter.reasoning_in_completion), raw_response=chunk
                         )
-                    )
-            usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
-            deltas.append(
-                stream_delta(
-                    delta.get("role"),
+                    continue
+                choice = choices[0]
+                delta = choice.get("delta") or {}
+                content = delta.get("content")
+                if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
+                    role = reasoning = calls = None
+                else:
+                    role = delta.get("role")
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    calls = delta.get("tool_calls")
+                if content and think is not None and not reasoning:
+                    thought, content = think.feed(content)
+                    reasoning = thought or None
+                    content = content or None
+                usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
+                yield stream_delta(
+                    role,
                     content,
                     reasoning,
-                    tool_calls,
+                    _tool_call_deltas(calls) if calls else None,
                     choice.get("finish_reason"),
-                    usage_from_openai(usage, self._adapter.reasoning_in_completion) if usage else None,
+                    usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
                     chunk,
                 )
+        except SHAPE_ERRORS as exc:
+            raise adapter.shape_error(exc) from None
+
+
+def _tool_call_deltas(calls: list[dict[str, Any]]) -> list[ToolCallDelta]:
+    deltas = []
+    for i, call in enumerate(calls):
+        function = call.get("function")
+        deltas.append(
+            ToolCallDelta.model_construct(
+                index=call.get("index", i),
+                id=call.get("id"),
+                type=call.get("type"),
+                function=FunctionCallDelta.model_construct(name=function.get("name"), arguments=function.get("arguments"))
+                if function
+                else None,
             )
-        return deltas
+        )
+    return deltas
