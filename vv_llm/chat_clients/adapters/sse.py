@@ -134,7 +134,7 @@ class SSEFramer:
     hundreds of events per read. Those are split at once, decoded as one string, and the two
     shapes providers send (``data: …`` and ``event: …`` + ``data: …``) are sliced directly; any
     other event, and every event split across reads, goes through the parser. The events are
-    exactly the parser's (``tests/unit/test_sse_reference.py``).
+    exactly the parser's (``tests/unit/adapters/test_sse_reference.py``).
     """
 
     __slots__ = ("_idle", "_parser")

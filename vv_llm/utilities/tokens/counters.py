@@ -24,7 +24,7 @@ def in_segments(count: Counter) -> Counter:
     time, cut only just before a space, a line break or a punctuation mark standing alone between
     two letters (see :func:`_cut`). Every tokenizer here splits its input into pieces by regular
     expressions before merging, and no piece runs from a letter into such a character, so the sum
-    equals the whole count (``tests/unit/test_tokens.py``), while the tokenizers' lists of token
+    equals the whole count (``tests/unit/tokens/test_text_counts.py``), while the tokenizers' lists of token
     ids (~40 bytes a token in Python) stay a segment's worth: a maximal token-server request is
     counted in under 4× its size instead of ~13×, Chinese or Japanese text (no spaces, but
     commas and full stops) included."""
