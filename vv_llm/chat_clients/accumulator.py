@@ -44,13 +44,35 @@ class StreamAccumulator:
         self.endpoint_id = endpoint_id
 
     def add(self, delta: ChatCompletionDeltaMessage) -> None:
-        self.chunks += 1
         # The fields read from the instance dict: each attribute read of a pydantic model takes
-        # the slow path (models define ``__getattr__``), and this runs for every chunk.
+        # the slow path (models define ``__getattr__``), and this runs for every chunk. Most
+        # chunks carry a piece of text and the raw event only: the other fields are tested in one
+        # expression and handled in ``_other``.
         fields = delta.__dict__
+        self.chunks += 1
         content = fields["content"]
         if content:
             self.content.append(content)
+        if (
+            fields["reasoning_content"]
+            or fields["tool_calls"]
+            or fields["finish_reason"]
+            or fields["usage"] is not None
+            or fields["provider_content"]
+        ):
+            self._other(fields)
+        raw = fields["raw_response"]
+        if raw is not None:
+            self.raw = raw
+            if self.id is None or self.model is None:
+                # OpenAI chunks and Anthropic's message_start name them id/model; Gemini's chunks
+                # responseId/modelVersion.
+                if self.id is None:
+                    self.id = raw.get("id") or raw.get("responseId")
+                if self.model is None:
+                    self.model = raw.get("model") or raw.get("modelVersion")
+
+    def _other(self, fields: dict[str, Any]) -> None:
         reasoning = fields["reasoning_content"]
         if reasoning:
             self.reasoning.append(reasoning)
@@ -70,15 +92,6 @@ class StreamAccumulator:
             self.usage = fields["usage"]
         if fields["provider_content"]:
             self.provider_content = fields["provider_content"]
-        raw = fields["raw_response"]
-        if raw is not None:
-            self.raw = raw
-            # OpenAI chunks and Anthropic's message_start name them id/model; Gemini's chunks
-            # responseId/modelVersion.
-            if self.id is None:
-                self.id = raw.get("id") or raw.get("responseId")
-            if self.model is None:
-                self.model = raw.get("model") or raw.get("modelVersion")
 
     @property
     def has_output(self) -> bool:

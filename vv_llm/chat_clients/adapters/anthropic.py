@@ -37,7 +37,14 @@ from vv_llm.errors import (
     ServerError,
     SettingsError,
 )
-from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage, FunctionCallDelta, ToolCallDelta, stream_delta
+from vv_llm.types.messages import (
+    ChatCompletionDeltaMessage,
+    ChatCompletionMessage,
+    FunctionCallDelta,
+    ToolCallDelta,
+    stream_delta,
+    text_delta,
+)
 
 if TYPE_CHECKING:
     from vv_llm.settings.store import ResolvedEndpoint
@@ -238,7 +245,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
                 if kind == "content_block_delta":
                     delta = payload.get("delta") or {}
                     if delta.get("type") == "text_delta":  # most events
-                        yield stream_delta(None, delta.get("text"), None, None, None, None, payload)
+                        yield text_delta(delta.get("text"), payload)
                     elif (other := self._block_delta(payload, delta)) is not None:
                         yield other
                 elif kind == "content_block_start":

@@ -18,6 +18,7 @@ from vv_llm.types.messages import (
     ToolCallDelta,
     Usage,
     stream_delta,
+    text_delta,
 )
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
@@ -273,7 +274,13 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 choice = choices[0]
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
+                finish_reason = choice.get("finish_reason")
+                if not usage and "usage" in choice:
+                    usage = choice["usage"]  # Moonshot reports usage inside the choice
                 if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
+                    if finish_reason is None and not usage and (think is None or not content):
+                        yield text_delta(content, chunk)
+                        continue
                     role = reasoning = calls = None
                 else:
                     role = delta.get("role")
@@ -283,13 +290,12 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                     thought, content = think.feed(content)
                     reasoning = thought or None
                     content = content or None
-                usage = usage or choice.get("usage")  # Moonshot reports usage inside the choice
                 yield stream_delta(
                     role,
                     content,
                     reasoning,
                     _tool_call_deltas(calls) if calls else None,
-                    choice.get("finish_reason"),
+                    finish_reason,
                     usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
                     chunk,
                 )
