@@ -137,6 +137,29 @@ def test_framer_many_events_per_read() -> None:
         assert parse(SSEFramer(), stream, cuts) == expected
 
 
+DATA_LINES = st.sampled_from(
+    [b'data: {"a":1}', b"data: ", b"data:  two spaces", b"data: [DONE]", "data: 你好".encode(), b"", b"data:x", b": c"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(streams(DATA_LINES, st.just(b"\n")))
+def test_framer_data_only_reads_same_events_as_reference(case: tuple[bytes, list[int]]) -> None:
+    """Reads of ``data:`` lines only (the one-split lane), with the odd blank line, comment or
+    ``data:`` without its space that must leave it."""
+    stream, cuts = case
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+def test_framer_data_only_stream_in_large_pieces() -> None:
+    events = [f'data: {{"i":{i},"t":"你好"}}\n\n'.encode() for i in range(500)] + [b"data: \n\n", b"data: [DONE]\n\n"]
+    stream = b"".join(events)
+    expected = parse(ReferenceParser(), stream, [])
+    assert len(expected) == 502 and expected[-2:] == [(None, ""), (None, "[DONE]")]
+    for size in (5, 333, 4096, 65536, len(stream)):
+        assert parse(SSEFramer(), stream, list(range(size, len(stream), size))) == expected
+
+
 def test_one_event_per_read_fast_path() -> None:
     parser = SSEParser()
     assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]

@@ -170,9 +170,14 @@ class SSEFramer:
 
     def _whole(self, head: bytes) -> list[tuple[str | None, str]]:
         """Events of ``head``: whole events separated by blank lines, the parser idle before it."""
+        text = head.decode("utf-8", "replace")
+        if text.startswith("data: ") and text.count("\n") == 2 * text.count("\n\ndata: "):
+            # Every line break is in a separator (the separators cannot overlap): every event is
+            # one ``data: …`` line, as OpenAI-style streams send them. Their values, in one split.
+            return [(None, value) for value in text[6:].split("\n\ndata: ")]
         events: list[tuple[str | None, str]] = []
         append = events.append
-        for block in head.decode("utf-8", "replace").split("\n\n"):
+        for block in text.split("\n\n"):
             if block.startswith("data: "):
                 if "\n" not in block:
                     append((None, block[6:]))
