@@ -65,18 +65,26 @@ def _until(chunks: Iterator[bytes], deadline: float) -> Iterator[bytes]:
 
 
 async def _until_async(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator[bytes]:
-    """As :func:`_until`, also ending a read that is still waiting when the deadline comes."""
+    """As :func:`_until`, also ending a read that is still waiting when the deadline comes.
+
+    Checked once per network read: every event of a read is in memory when it is decoded, so
+    none waits on the network after the check. ``asyncio.timeout`` arms a timer on the loop
+    (``wait_for`` wrapped each read in a task of its own, several times the cost of the read)."""
     iterator = chunks.__aiter__()
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             raise deadline_error()
+        timer = asyncio.timeout(left)
         try:
-            data = await asyncio.wait_for(iterator.__anext__(), left)
+            async with timer:
+                data = await iterator.__anext__()
         except StopAsyncIteration:
             return
-        except asyncio.TimeoutError:
-            raise deadline_error() from None
+        except TimeoutError:
+            if timer.expired():
+                raise deadline_error() from None
+            raise
         yield data
 
 
