@@ -35,6 +35,11 @@ class ThinkTagSplitter:
         self._pending = ""
         self._seen_content = False
 
+    @property
+    def settled(self) -> bool:
+        """Past any think block: from here on ``feed(piece)`` is ``("", piece)``."""
+        return self._state == "content"
+
     def feed(self, piece: str) -> tuple[str, str]:
         if self._state == "content":
             return "", piece

@@ -248,6 +248,8 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
     def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
         adapter = self._adapter
         think = self._think
+        if think is not None and think.settled:
+            think = None  # past the think block: content passes through as it is
         try:
             for _event, data in events:
                 if data == "[DONE]":
