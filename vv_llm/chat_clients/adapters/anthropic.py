@@ -26,7 +26,7 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     usage_from_anthropic,
 )
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -233,14 +233,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         adapter = self._adapter
         try:
             for event, data in events:
-                try:
-                    payload, end = scan(data, 0)
-                except (StopIteration, ValueError):
-                    end = -1
-                if end != len(data) or type(payload) is not dict:
-                    payload = self._payload(data)  # surrounding whitespace, or the error that says what it was
-                    if not isinstance(payload, dict):
-                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                payload = self._event_object(data)
                 kind = payload.get("type") or event
                 if kind == "content_block_delta":
                     delta = payload.get("delta") or {}

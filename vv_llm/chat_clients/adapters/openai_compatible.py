@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder, scan
+from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -255,14 +255,7 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 if data == "[DONE]":
                     self.done = True
                     continue
-                try:
-                    chunk, end = scan(data, 0)
-                except (StopIteration, ValueError):
-                    end = -1
-                if end != len(data) or type(chunk) is not dict:
-                    chunk = self._payload(data)  # surrounding whitespace, or the error that says what it was
-                    if not isinstance(chunk, dict):
-                        raise adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
+                chunk = self._event_object(data)
                 if chunk.get("error"):
                     raise adapter.stream_error(chunk)
                 choices = chunk.get("choices")
