@@ -111,7 +111,10 @@ SIMULATED_ENDPOINTS = (DEMO_ENDPOINT_ID, DEMO_ANTHROPIC_ENDPOINT_ID)
 def _simulated() -> ColumnElement[bool]:
     """A call the demo models answered: through a demo endpoint, or (failed before any endpoint
     answered) a ``demo-`` model on a demo backend."""
-    return or_(_results.c.endpoint_id.in_(SIMULATED_ENDPOINTS), _nameless_demo())
+    # IS NOT NULL spelled out: without it a call with no endpoint would be neither simulated nor
+    # not (SQL NULL), and leaving demo calls out would leave it out too.
+    through_demo = and_(_results.c.endpoint_id.is_not(None), _results.c.endpoint_id.in_(SIMULATED_ENDPOINTS))
+    return or_(through_demo, _nameless_demo())
 
 
 def _nameless_demo() -> ColumnElement[bool]:
@@ -178,7 +181,8 @@ def groups(engine: Engine, window: UsageWindow) -> pd.DataFrame:
 
 
 def distinct_runs(engine: Engine, window: UsageWindow) -> int:
-    """Runs in the window with a result (of one of the window's models)."""
+    """Runs in the window with a result (of one of the window's models). (The Usage page counts
+    them in :func:`read_calls`' rows instead, which also leave out demo calls when asked.)"""
     start, end = window.bounds()
     has_result = exists().where(_results.c.run_id == _runs.c.id)
     if window.models:
@@ -205,9 +209,7 @@ class Series:
     done_only: bool = False
 
 
-def quantiles(
-    engine: Engine, window: UsageWindow, series: Sequence[Series], latencies: pd.DataFrame | None = None
-) -> dict[str, pd.DataFrame]:
+def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series], calls: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them).
 
     Order statistics need the values themselves: the window's latencies are read once, in
@@ -217,9 +219,9 @@ def quantiles(
     rows and ``by`` share one grouping.
 
     → ``{series name: frame}``, columns ``by`` (if any), ``calls``, then one per point
-    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``latencies`` (from :func:`read_latencies`)
+    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``calls`` (from :func:`read_calls`)
     to compute from a read already made."""
-    frame = latencies if latencies is not None else read_latencies(engine, window)
+    frame = calls if calls is not None else read_calls(engine, window)
     done = frame[frame["done"]]
     groupings: dict[tuple[str | None, bool], Any] = {}
     out = {}
@@ -255,10 +257,13 @@ def quantiles(
     return out
 
 
-def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
-    """The window's calls that have a latency: model, backend, endpoint (categories), done, ttft_s, total_s."""
+def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    """The window's calls, one row each: model, backend, endpoint (categories), done, ttft_s,
+    total_s (NaN where the call has none); ``attrs["runs"]``: how many runs they belong to. Read
+    once for the latency quantiles and the count of runs (the window's size, never the history's)."""
     query = (
         select(
+            _results.c.run_id,
             _results.c.model,
             _results.c.backend,
             _endpoint().label("endpoint"),
@@ -267,10 +272,9 @@ def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
             _results.c.total_s,
         )
         .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
-        .where(*window.where()[1:], or_(_results.c.ttft_s.is_not(None), _results.c.total_s.is_not(None)))
+        .where(*window.where()[1:])
     )
-    names = ["model", "backend", "endpoint", "done", "ttft_s", "total_s"]
-    columns: list[list[Any]] = [[] for _ in names]
+    columns: list[list[Any]] = [[] for _ in range(7)]
     with engine.connect() as conn:
         result = conn.execute(query)
         # The driver's plain tuples, column by column: SQLAlchemy's rows cost ~6 µs a row here
@@ -281,17 +285,19 @@ def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
             for column, values in zip(columns, zip(*batch, strict=True), strict=True):
                 column.extend(values)
         result.close()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "model": pd.Categorical(columns[0]),
-            "backend": pd.Categorical(columns[1]),
-            "endpoint": pd.Categorical(columns[2]),
-            "done": np.array(columns[3], dtype=bool),
+            "model": pd.Categorical(columns[1]),
+            "backend": pd.Categorical(columns[2]),
+            "endpoint": pd.Categorical(columns[3]),
+            "done": np.array(columns[4], dtype=bool),
             # NULL (no latency) becomes NaN.
-            "ttft_s": np.array(columns[4], dtype="float64"),
-            "total_s": np.array(columns[5], dtype="float64"),
+            "ttft_s": np.array(columns[5], dtype="float64"),
+            "total_s": np.array(columns[6], dtype="float64"),
         }
     )
+    frame.attrs["runs"] = len(set(columns[0]))
+    return frame
 
 
 def _point_name(point: float) -> str:
@@ -344,6 +350,7 @@ __all__ = [
     "local_offset_minutes",
     "model_names",
     "quantiles",
+    "read_calls",
     "recent_failures",
     "span",
 ]
