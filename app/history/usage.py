@@ -2,9 +2,10 @@
 
 Every query is limited to a window of local days (and optionally some models), reaches the
 window's results through the runs' date index, and returns one row per day × backend × model ×
-endpoint (sums), a count, or the latest failures; medians and box plots are computed from the
-window's latencies read once in compact batches. Time and memory follow the window, not the size
-of the history. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
+endpoint (sums), a count, or the latest failures; medians, box plots and the count of runs are
+computed from the window's calls read once in compact columns. Time and memory follow the window,
+not the size of the history; the whole-history reads (date span, model list, demo share) are
+index look-ups. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
 dialect-specific piece (the local day of a timestamp) is switched by dialect in :class:`local_day`.
 
 "Local" follows the playground's convention: the machine's current UTC offset.
@@ -12,7 +13,9 @@ dialect-specific piece (the local day of a timestamp) is switched by dialect in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -275,7 +278,7 @@ def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
         .where(*window.where()[1:])
     )
     columns: list[list[Any]] = [[] for _ in range(7)]
-    with engine.connect() as conn:
+    with engine.connect() as conn, _collector_paused():
         result = conn.execute(query)
         # The driver's plain tuples, column by column: SQLAlchemy's rows cost ~6 µs a row here
         # (the values need no conversion: strings, a 0/1 or boolean, floats or NULL). Not
@@ -298,6 +301,20 @@ def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
     )
     frame.attrs["runs"] = len(set(columns[0]))
     return frame
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's garbage collector off for a bulk read: its ~200,000 new objects (row tuples,
+    strings; none in a cycle) would otherwise trigger a collection every 700 allocations and, now
+    and then, a walk of the page's whole heap (~50 ms of a 30-day read at 100,000 runs)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _point_name(point: float) -> str:
