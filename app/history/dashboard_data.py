@@ -41,6 +41,11 @@ class Usage:
 
 def load(engine: Engine, window: UsageWindow) -> Usage:
     """The window's numbers: sums in SQL; the latency quantiles and the count of runs from one read of its calls."""
+    with usage.collector_paused():
+        return _load(engine, window)
+
+
+def _load(engine: Engine, window: UsageWindow) -> Usage:
     calls = usage.read_calls(engine, window)
     series = [
         Series("kpi", "ttft_s", None),

@@ -278,7 +278,7 @@ def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
         .where(*window.where()[1:])
     )
     columns: list[list[Any]] = [[] for _ in range(7)]
-    with engine.connect() as conn, _collector_paused():
+    with engine.connect() as conn, collector_paused():
         result = conn.execute(query)
         # The driver's plain tuples, column by column: SQLAlchemy's rows cost ~6 µs a row here
         # (the values need no conversion: strings, a 0/1 or boolean, floats or NULL). Not
@@ -304,10 +304,12 @@ def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's garbage collector off for a bulk read: its ~200,000 new objects (row tuples,
-    strings; none in a cycle) would otherwise trigger a collection every 700 allocations and, now
-    and then, a walk of the page's whole heap (~50 ms of a 30-day read at 100,000 runs)."""
+def collector_paused() -> Iterator[None]:
+    """Python's garbage collector off for a bulk read and what is computed from it: its ~200,000
+    new objects (row tuples, strings; none in a cycle) would otherwise trigger a collection every
+    700 allocations and, now and then, a walk of the page's whole heap (~50 ms of a 30-day read at
+    100,000 runs, as much again in the pandas work after it). Cycles made meanwhile are collected
+    once it ends."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -361,6 +363,7 @@ def model_names(engine: Engine) -> list[str]:
 __all__ = [
     "FAILED",
     "UsageWindow",
+    "collector_paused",
     "distinct_runs",
     "groups",
     "local_day",
