@@ -54,11 +54,13 @@ def _window(start: Any = None, end: Any = None, models: tuple[str, ...] = ()) ->
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> Any:
-    """Sixty days of demo history (with failures), and its rows the way the old page loaded them."""
+def seeded(history_url: str) -> Any:
+    """Sixty days of demo history (with failures), and its rows the way the old page loaded them
+    (SQLite and PostgreSQL)."""
     from app.history.demo_data import seed_demo_history
+    from app.history.store import HistoryStore
 
-    store = history_store(tmp_path)
+    store = HistoryStore(history_url)
     seed_demo_history(store, days=60, seed=11, runs_per_day=(3, 9))
     return store, reference.usage_frame(reference.usage_rows(store))
 
