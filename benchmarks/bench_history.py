@@ -4,8 +4,8 @@ Two histories written by the demo-history writer (``app.history.demo_data``): ~1
 2–4 runs a day) and ~100,000 runs (a year, 220–328 runs a day, ~300,000 model results). For each,
 interleaved, median of ``--repeat``:
 
-- the data paths, uncached: the Usage page's (version, date span, model list, the last 30 days'
-  aggregates, medians per model) and the History page's (version, model list, count, the first
+- the data paths, uncached: the Usage page's (version, date span, demo share, model list, the
+  last 30 days' aggregates, medians per model) and the History page's (version, model list, count, the first
   page of 20 runs), and the Python memory they allocate at peak (tracemalloc);
 - the pages themselves through Streamlit's AppTest: Usage and History opened with an empty cache,
   a filter change (models), and reopening with the cache warm.
@@ -81,6 +81,7 @@ def usage_path(store: HistoryStore) -> Any:
     offset = usage.local_offset_minutes()
     store.version()
     first, last = usage.span(store.engine, offset) or (date.today(), date.today())
+    usage.simulated_calls(store.engine)
     usage.model_names(store.engine)
     window = usage.UsageWindow(max(first, date.today() - timedelta(days=29)), max(last, date.today()), (), offset)
     numbers = data.load(store.engine, window)

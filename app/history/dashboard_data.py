@@ -40,8 +40,13 @@ class Usage:
 
 
 def load(engine: Engine, window: UsageWindow) -> Usage:
-    """The window's numbers: sums in SQL, and the latency quantiles from one read of its latencies."""
-    latencies = usage.read_latencies(engine, window)
+    """The window's numbers: sums in SQL; the latency quantiles and the count of runs from one read of its calls."""
+    with usage.collector_paused():
+        return _load(engine, window)
+
+
+def _load(engine: Engine, window: UsageWindow) -> Usage:
+    calls = usage.read_calls(engine, window)
     series = [
         Series("kpi", "ttft_s", None),
         Series("ttft_s", "ttft_s", "model", BOX, done_only=True),
@@ -49,7 +54,7 @@ def load(engine: Engine, window: UsageWindow) -> Usage:
     ]
     for dimension in DIMENSIONS.values():
         series += [Series(f"{dimension} ttft", "ttft_s", dimension), Series(f"{dimension} total", "total_s", dimension)]
-    found = usage.quantiles(engine, window, series, latencies)
+    found = usage.quantiles(engine, window, series, calls)
     kpi = found["kpi"]
     medians = {}
     for dimension in DIMENSIONS.values():
@@ -58,7 +63,7 @@ def load(engine: Engine, window: UsageWindow) -> Usage:
         medians[dimension] = ttft.merge(total, on=dimension, how="outer")
     return Usage(
         groups=usage.groups(engine, window),
-        runs=usage.distinct_runs(engine, window),
+        runs=int(calls.attrs["runs"]),
         median_ttft=float(kpi["median"].iloc[0]) if len(kpi) else None,
         boxes=pd.concat([found[m].assign(metric=label) for m, label in METRICS.items()], ignore_index=True),
         errors=usage.recent_failures(engine, window),

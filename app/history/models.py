@@ -36,7 +36,7 @@ class RunResult(SQLModel, table=True):
     __tablename__ = "run_results"
     # Migration 0004_history_indexes: what the Usage page reads of a result, by run (covering,
     # so long histories are aggregated without touching the text); the change counter; History's
-    # model filter.
+    # model filter. Migration 0005_demo_share_index: the Usage page's count of demo calls.
     __table_args__ = (
         Index(
             "ix_run_results_usage",
@@ -54,6 +54,7 @@ class RunResult(SQLModel, table=True):
         ),
         Index("ix_run_results_finished_at", "finished_at"),
         Index("ix_run_results_model_run", "model", "run_id"),
+        Index("ix_run_results_endpoint", "endpoint_id", "backend", "model"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

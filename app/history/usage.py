@@ -2,9 +2,10 @@
 
 Every query is limited to a window of local days (and optionally some models), reaches the
 window's results through the runs' date index, and returns one row per day × backend × model ×
-endpoint (sums), a count, or the latest failures; medians and box plots are computed from the
-window's latencies read once in compact batches. Time and memory follow the window, not the size
-of the history. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
+endpoint (sums), a count, or the latest failures; medians, box plots and the count of runs are
+computed from the window's calls read once in compact columns. Time and memory follow the window,
+not the size of the history; the whole-history reads (date span, model list, demo share) are
+index look-ups. Written with SQLAlchemy Core for SQLite and PostgreSQL alike; the one
 dialect-specific piece (the local day of a timestamp) is switched by dialect in :class:`local_day`.
 
 "Local" follows the playground's convention: the machine's current UTC offset.
@@ -12,19 +13,23 @@ dialect-specific piece (the local day of a timestamp) is switched by dialect in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, case, exists, func, or_, select
+from sqlalchemy import String, and_, case, exists, func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.history.models import Run, RunResult
+from app.history.run_queries import distinct_values
 from vv_llm.testing.demo import DEMO_ANTHROPIC_ENDPOINT_ID, DEMO_ENDPOINT_ID
 
 FAILED = ("error", "partial")
@@ -109,20 +114,33 @@ SIMULATED_ENDPOINTS = (DEMO_ENDPOINT_ID, DEMO_ANTHROPIC_ENDPOINT_ID)
 def _simulated() -> ColumnElement[bool]:
     """A call the demo models answered: through a demo endpoint, or (failed before any endpoint
     answered) a ``demo-`` model on a demo backend."""
-    nameless = and_(
+    # IS NOT NULL spelled out: without it a call with no endpoint would be neither simulated nor
+    # not (SQL NULL), and leaving demo calls out would leave it out too.
+    through_demo = and_(_results.c.endpoint_id.is_not(None), _results.c.endpoint_id.in_(SIMULATED_ENDPOINTS))
+    return or_(through_demo, _nameless_demo())
+
+
+def _nameless_demo() -> ColumnElement[bool]:
+    return and_(
         _results.c.endpoint_id.is_(None),
         _results.c.backend.in_(["local", "anthropic"]),
         _results.c.model.startswith("demo-", autoescape=True),
     )
-    return or_(_results.c.endpoint_id.in_(SIMULATED_ENDPOINTS), nameless)
 
 
 def simulated_calls(engine: Engine) -> tuple[int, int]:
-    """How many calls in the whole history the demo models answered, and how many calls there are."""
-    query = select(func.count(), func.coalesce(func.sum(case((_simulated(), 1), else_=0)), 0)).select_from(_results)
+    """How many calls in the whole history the demo models answered, and how many calls there are.
+
+    Each part is its own count, so each reads only its calls from ``ix_run_results_endpoint``
+    (one ``CASE`` over every row would scan the table); the total comes from the smallest index."""
+    through_demo = _results.c.endpoint_id.in_(SIMULATED_ENDPOINTS)
+    counts = [
+        select(func.count()).select_from(_results).where(condition).scalar_subquery()
+        for condition in (true(), through_demo, _nameless_demo())
+    ]
     with engine.connect() as conn:
-        total, simulated = conn.execute(query).one()
-    return int(simulated), int(total)
+        total, through_endpoint, nameless = conn.execute(select(*counts)).one()
+    return int(through_endpoint) + int(nameless), int(total)
 
 
 def _failed() -> ColumnElement[int]:
@@ -166,7 +184,8 @@ def groups(engine: Engine, window: UsageWindow) -> pd.DataFrame:
 
 
 def distinct_runs(engine: Engine, window: UsageWindow) -> int:
-    """Runs in the window with a result (of one of the window's models)."""
+    """Runs in the window with a result (of one of the window's models). (The Usage page counts
+    them in :func:`read_calls`' rows instead, which also leave out demo calls when asked.)"""
     start, end = window.bounds()
     has_result = exists().where(_results.c.run_id == _runs.c.id)
     if window.models:
@@ -193,42 +212,61 @@ class Series:
     done_only: bool = False
 
 
-def quantiles(
-    engine: Engine, window: UsageWindow, series: Sequence[Series], latencies: pd.DataFrame | None = None
-) -> dict[str, pd.DataFrame]:
+def quantiles(engine: Engine, window: UsageWindow, series: Sequence[Series], calls: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Each series' quantiles (linear interpolation, as pandas and Vega-Lite compute them).
 
     Order statistics need the values themselves: the window's latencies are read once, in
     batches, as compact columns (~30 bytes a call; the window's size, never the history's), and
     every series is computed from them. (Ranking in SQL with window functions was tried: each
-    series costs a sort of the whole window there, 2-3x this whole read.)
+    series costs a sort of the whole window there, 2-3x this whole read.) Series over the same
+    rows and ``by`` share one grouping.
 
     → ``{series name: frame}``, columns ``by`` (if any), ``calls``, then one per point
-    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``latencies`` (from :func:`latencies`)
+    (``min``, ``q1``, ``median``, ``q3``, ``max``). Pass ``calls`` (from :func:`read_calls`)
     to compute from a read already made."""
-    frame = latencies if latencies is not None else read_latencies(engine, window)
+    frame = calls if calls is not None else read_calls(engine, window)
+    done = frame[frame["done"]]
+    groupings: dict[tuple[str | None, bool], Any] = {}
     out = {}
     for item in series:
-        rows = frame[frame[item.value].notna()]
-        if item.done_only:
-            rows = rows[rows["done"]]
         names = [_point_name(p) for p in item.points]
         columns = ([item.by] if item.by else []) + ["calls"] + names
-        if rows.empty:
-            out[item.name] = pd.DataFrame(columns=columns)
+        rows = done if item.done_only else frame
+        if item.by is None:
+            values = rows[item.value].dropna()
+            if values.empty:
+                out[item.name] = pd.DataFrame(columns=columns)
+                continue
+            # Series.median is pandas' median exactly (quantile(0.5) may differ in the last bit).
+            table = pd.DataFrame(
+                {"calls": [len(values)]}
+                | {name: [values.median() if p == 0.5 else values.quantile(p)] for p, name in zip(item.points, names, strict=True)}
+            )
+            out[item.name] = table[columns]
             continue
-        grouped = rows.groupby(item.by, observed=True)[item.value] if item.by else rows.groupby(lambda _: "all")[item.value]
-        table = pd.DataFrame({"calls": grouped.size()})
+        key = (item.by, item.done_only)
+        if key not in groupings:
+            # By column name: a Series as the key makes pandas format it (~6 ms) to check it is a column.
+            groupings[key] = rows[[item.by, "ttft_s", "total_s"]].groupby(item.by, observed=True)
+        grouped = groupings[key][item.value]
+        table = pd.DataFrame({"calls": grouped.count()})
         for point, name in zip(item.points, names, strict=True):
             table[name] = grouped.median() if point == 0.5 else grouped.quantile(point)  # median: exactly pandas' median
-        out[item.name] = table.reset_index(names=item.by)[columns] if item.by else table.reset_index(drop=True)[columns]
+        table = table[table["calls"] > 0]  # groups whose calls all lack this latency
+        if table.empty:
+            out[item.name] = pd.DataFrame(columns=columns)
+            continue
+        out[item.name] = table.reset_index(names=item.by)[columns]
     return out
 
 
-def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
-    """The window's calls that have a latency: model, backend, endpoint (categories), done, ttft_s, total_s."""
+def read_calls(engine: Engine, window: UsageWindow) -> pd.DataFrame:
+    """The window's calls, one row each: model, backend, endpoint (categories), done, ttft_s,
+    total_s (NaN where the call has none); ``attrs["runs"]``: how many runs they belong to. Read
+    once for the latency quantiles and the count of runs (the window's size, never the history's)."""
     query = (
         select(
+            _results.c.run_id,
             _results.c.model,
             _results.c.backend,
             _endpoint().label("endpoint"),
@@ -237,31 +275,48 @@ def read_latencies(engine: Engine, window: UsageWindow) -> pd.DataFrame:
             _results.c.total_s,
         )
         .select_from(_runs.join(_results, _results.c.run_id == _runs.c.id))
-        .where(*window.where()[1:], or_(_results.c.ttft_s.is_not(None), _results.c.total_s.is_not(None)))
+        .where(*window.where()[1:])
     )
-    columns = ["model", "backend", "endpoint", "done", "ttft_s", "total_s"]
-    parts = []
-    with engine.connect() as conn:
-        for batch in conn.execution_options(yield_per=20_000).execute(query).partitions():
-            # Column by column from plain tuples: pandas probing SQLAlchemy rows costs ~20 µs a row.
-            values = list(zip(*batch, strict=True))
-            part = pd.DataFrame(
-                {
-                    "model": values[0],
-                    "backend": values[1],
-                    "endpoint": values[2],
-                    "done": pd.array(values[3], dtype="bool"),
-                    "ttft_s": pd.array(values[4], dtype="Float64").to_numpy("float64", na_value=float("nan")),
-                    "total_s": pd.array(values[5], dtype="Float64").to_numpy("float64", na_value=float("nan")),
-                }
-            )
-            parts.append(part)
-    if not parts:
-        return pd.DataFrame({name: pd.Series(dtype="float64" if name.endswith("_s") else "object") for name in columns})
-    frame = pd.concat(parts, ignore_index=True)
-    for name in ("model", "backend", "endpoint"):
-        frame[name] = frame[name].astype("category")
+    columns: list[list[Any]] = [[] for _ in range(7)]
+    with engine.connect() as conn, collector_paused():
+        result = conn.execute(query)
+        # The driver's plain tuples, column by column: SQLAlchemy's rows cost ~6 µs a row here
+        # (the values need no conversion: strings, a 0/1 or boolean, floats or NULL). Not
+        # stream_results: its buffer would take the first rows before this reads the cursor.
+        cursor = result.cursor
+        while batch := cursor.fetchmany(20_000):
+            for column, values in zip(columns, zip(*batch, strict=True), strict=True):
+                column.extend(values)
+        result.close()
+    frame = pd.DataFrame(
+        {
+            "model": pd.Categorical(columns[1]),
+            "backend": pd.Categorical(columns[2]),
+            "endpoint": pd.Categorical(columns[3]),
+            "done": np.array(columns[4], dtype=bool),
+            # NULL (no latency) becomes NaN.
+            "ttft_s": np.array(columns[5], dtype="float64"),
+            "total_s": np.array(columns[6], dtype="float64"),
+        }
+    )
+    frame.attrs["runs"] = len(set(columns[0]))
     return frame
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's garbage collector off for a bulk read and what is computed from it: its ~200,000
+    new objects (row tuples, strings; none in a cycle) would otherwise trigger a collection every
+    700 allocations and, now and then, a walk of the page's whole heap (~50 ms of a 30-day read at
+    100,000 runs, as much again in the pandas work after it). Cycles made meanwhile are collected
+    once it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _point_name(point: float) -> str:
@@ -287,8 +342,12 @@ def recent_failures(engine: Engine, window: UsageWindow, limit: int = 20) -> pd.
 
 def span(engine: Engine, offset_minutes: int) -> tuple[date, date] | None:
     """The first and last local day with a run (two index look-ups), or None for no runs."""
+    # Two scalar subqueries, not MIN and MAX in one SELECT: SQLite answers a lone MIN or MAX from
+    # the index's ends, but scans the whole index for the pair.
+    first_run = select(func.min(_runs.c.created_at)).scalar_subquery()
+    last_run = select(func.max(_runs.c.created_at)).scalar_subquery()
     with engine.connect() as conn:
-        first, last = conn.execute(select(func.min(_runs.c.created_at), func.max(_runs.c.created_at))).one()
+        first, last = conn.execute(select(first_run, last_run)).one()
     if first is None:
         return None
     zone = timezone(timedelta(minutes=offset_minutes))
@@ -296,19 +355,22 @@ def span(engine: Engine, offset_minutes: int) -> tuple[date, date] | None:
 
 
 def model_names(engine: Engine) -> list[str]:
+    """Every model with a result, sorted (skipping through the model index: a look-up per model)."""
     with engine.connect() as conn:
-        return sorted(conn.execute(select(_results.c.model).distinct()).scalars())
+        return sorted(distinct_values(conn, _results.c.model))
 
 
 __all__ = [
     "FAILED",
     "UsageWindow",
+    "collector_paused",
     "distinct_runs",
     "groups",
     "local_day",
     "local_offset_minutes",
     "model_names",
     "quantiles",
+    "read_calls",
     "recent_failures",
     "span",
 ]

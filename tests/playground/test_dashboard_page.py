@@ -54,11 +54,13 @@ def _window(start: Any = None, end: Any = None, models: tuple[str, ...] = ()) ->
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> Any:
-    """Sixty days of demo history (with failures), and its rows the way the old page loaded them."""
+def seeded(history_url: str) -> Any:
+    """Sixty days of demo history (with failures), and its rows the way the old page loaded them
+    (SQLite and PostgreSQL)."""
     from app.history.demo_data import seed_demo_history
+    from app.history.store import HistoryStore
 
-    store = history_store(tmp_path)
+    store = HistoryStore(history_url)
     seed_demo_history(store, days=60, seed=11, runs_per_day=(3, 9))
     return store, reference.usage_frame(reference.usage_rows(store))
 
@@ -177,3 +179,37 @@ def test_usage_numbers_per_day_model_and_endpoint(tmp_path: Path) -> None:
     assert data.kpis(only_b)["calls"] == 2
     assert sorted(got.boxes["metric"]) == ["time to first token"] * 2 + ["total time"] * 2  # completed calls only
     assert set(got.boxes["calls"]) == {1}
+
+
+def test_demo_calls_are_counted_and_left_out_with_their_runs(tmp_path: Path) -> None:
+    """The demo share counts demo-endpoint calls and nameless failed demo calls; leaving demo calls
+    out also leaves out the runs that had only demo calls."""
+    from datetime import date
+
+    from app.history import dashboard_data as data
+    from app.history import usage
+    from app.history.models import Run, RunResult
+    from vv_llm.testing.demo import DEMO_ENDPOINT_ID
+
+    store = history_store(tmp_path)
+    created = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    calls = {  # run: (backend, model, endpoint)
+        "demo": [("local", "demo-fast", DEMO_ENDPOINT_ID), ("local", "demo-slow", None)],
+        "real": [("openai", "gpt-4o", "work"), ("local", "demo-fast", DEMO_ENDPOINT_ID), ("openai", "demo-x", None)],
+    }
+    with store.session() as s:
+        for run, results in calls.items():
+            s.add(Run(id=run, created_at=created, status="done"))
+            for backend, model, endpoint in results:
+                s.add(
+                    RunResult(run_id=run, backend=backend, model=model, endpoint_id=endpoint, status="done", ttft_s=0.1, started_at=created)
+                )
+        s.commit()
+    assert usage.simulated_calls(store.engine) == (3, 5)  # a demo- model on a non-demo backend is not a demo call
+    window = _window(date(2026, 2, 1), date(2026, 3, 31))
+    everything = data.kpis(data.load(store.engine, window))
+    assert (everything["runs"], everything["calls"]) == (2, 5)
+    real = data.kpis(
+        data.load(store.engine, usage.UsageWindow(window.start, window.end, (), window.offset_minutes, exclude_simulated=True))
+    )
+    assert (real["runs"], real["calls"]) == (1, 2)
