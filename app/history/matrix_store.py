@@ -211,7 +211,9 @@ class MatrixStore:
                     conn.execute(delete(RunMessage).where(col(RunMessage.result_id) == old.result_id))
                     conn.execute(delete(MatrixCellRow).where(col(MatrixCellRow.id) == old.id))
                     conn.execute(delete(RunResult).where(col(RunResult.id) == old.result_id))
-            result_id = conn.execute(_INSERT_RESULT, result.model_dump(exclude={"id"})).inserted_primary_key[0]
+            inserted = conn.execute(_INSERT_RESULT, result.model_dump(exclude={"id"})).inserted_primary_key
+            assert inserted is not None  # a single-row INSERT always has one
+            result_id = inserted[0]
             messages = [m.model_dump(exclude={"id"}) for m in self.history._message_rows(result_id, sent)]
             if messages:
                 conn.execute(_INSERT_MESSAGE, messages)
@@ -282,6 +284,7 @@ class MatrixStore:
             estimate_usd=matrix.estimate_usd,
         )
         states = {}
+        result: Any
         for result in cells:
             row_index, model_index = result.row_index, result.model_index
             tool_calls = json.loads(result.tool_calls) if result.tool_calls else []

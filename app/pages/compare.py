@@ -203,7 +203,9 @@ with st.container(border=True, key="compare-setup"):
             for ref in refs:
                 option = by_ref.get(ref)
                 custom = (
-                    ColumnParams(**{k: state.get(_param_key(k, ref)) for k in ("temperature", "max_tokens")}).options()
+                    ColumnParams(
+                        temperature=state.get(_param_key("temperature", ref)), max_tokens=state.get(_param_key("max_tokens", ref))
+                    ).options()
                     or (state.get(_param_key("thinking", ref)) or "auto") != "auto"
                 )
                 name = option.name if option else ref

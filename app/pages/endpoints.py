@@ -254,8 +254,8 @@ with models_tab:
     backend = st.selectbox("Backend", order + extra, format_func=_backend_label, key="editor-backend", width=360)
     built_in = [m for m in _catalogue(backend) if m not in (draft["backends"].get(backend, {}).get("models") or {})]
     if built_in:
-        shown = ", ".join(built_in[:8]) + (f" and {len(built_in) - 8} more" if len(built_in) > 8 else "")
-        st.caption(f"Built-in catalogue for {backend}: {shown} — usable with the endpoints below, no need to list them.")
+        catalogue_names = ", ".join(built_in[:8]) + (f" and {len(built_in) - 8} more" if len(built_in) > 8 else "")
+        st.caption(f"Built-in catalogue for {backend}: {catalogue_names} — usable with the endpoints below, no need to list them.")
     existing = draft["backends"].get(backend)
     bset: dict[str, Any] = copy.deepcopy(existing) if existing is not None else {}
     bkey = f"v{version}-be-{backend}"

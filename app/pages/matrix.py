@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -38,6 +39,9 @@ from app.history.matrix_store import MatrixStore, matrix_store
 from app.ui import matrix as matrix_ui
 from app.ui.common import demo_notice, header, md_escape, settings_problem
 from vv_llm.settings import settings
+
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+"""The colours ``st.badge`` takes."""
 
 LIVE_REFRESH = 0.5  # seconds between redraws while a matrix runs
 PAGE_ROWS = 25
@@ -426,7 +430,7 @@ def _show(run: MatrixRun) -> None:
     status = run.status
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         st.markdown(f"#### {md_escape(spec.title())}")
-        label = {
+        label: dict[str, tuple[str, BadgeColor]] = {
             "running": ("Running", "blue"),
             "done": ("Done", "green"),
             "stopped": ("Stopped", "gray"),

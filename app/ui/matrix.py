@@ -6,7 +6,7 @@ Model text is shown with ``st.markdown`` (never ``unsafe_allow_html``) or throug
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -40,7 +40,7 @@ def render_progress(progress: Progress, running: bool) -> None:
     st.progress(progress.fraction, text=progress_text(progress, running))
 
 
-def estimate_rows(estimate: CostEstimate) -> list[dict[str, object]]:
+def estimate_rows(estimate: CostEstimate) -> list[dict[str, Any]]:
     rows = [
         {
             "model": m.ref,
