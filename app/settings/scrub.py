@@ -9,6 +9,8 @@ from typing import Any
 from vv_llm.errors import secret_forms
 
 REDACTED = "[redacted]"
+TAIL_MIN = 8
+"""The shortest beginning of a secret redacted at the end of a text (shorter ones are common words)."""
 
 
 class Scrubber:
@@ -23,6 +25,15 @@ class Scrubber:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        return self._cut_tail(text)
+
+    def _cut_tail(self, text: str) -> str:
+        """A text that ends part-way through a secret (a stream cut, or still arriving, mid-key)
+        shows that beginning of the key too: redact a tail of ``TAIL_MIN`` or more of its characters."""
+        for secret in self.secrets:
+            for length in range(min(len(secret) - 1, len(text)), TAIL_MIN - 1, -1):
+                if text.endswith(secret[:length]):
+                    return text[:-length] + REDACTED
         return text
 
 
