@@ -1,0 +1,119 @@
+"""A long JSON string kept as the UTF-8 bytes of the request body and decoded a piece at a time.
+
+A ``str`` takes 1, 2 or 4 bytes for every character, by its widest one: a text of ASCII with one
+emoji in it is held at 4 bytes a character, four times its UTF-8. The ``text`` of a token count
+request is therefore never built whole: the rest of the document is parsed by ``json.loads`` with
+a placeholder in the text's place, and the text itself is checked and later counted in pieces of
+about ``PIECE_BYTES``, each decoded as ``json.loads`` decodes it (escapes, surrogate pairs, lone
+surrogates), cut only where no escape or UTF-8 sequence can be split. Any body this does not fit
+(not UTF-8, no long text, invalid JSON anywhere) is parsed whole as before, so errors are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+LONG_TEXT_BYTES = 1 << 16
+"""A text field this long (in bytes of JSON) or longer is kept as a :class:`JsonText`."""
+PIECE_BYTES = 1 << 16
+"""About how many bytes of the JSON string are decoded at a time."""
+_MOST_STRINGS = 64
+"""A text request has a handful of strings; a body with more is parsed the usual way."""
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+"""A JSON string literal (escapes taken as a backslash and any character, checked when decoded)."""
+_SAFE_CUT = re.compile(rb"[ !#-.:-@\[\]-`{-~\xc0-\xff]")
+"""Bytes a JSON string can be cut before: ASCII that no escape contains (not ``"``, ``\\``, ``/``,
+digits or letters) and the first bytes of UTF-8 sequences."""
+
+
+class JsonText:
+    """A JSON string of a request body, held as its bytes (the body's own buffer, not a copy)."""
+
+    __slots__ = ("_body", "_spans", "chars")
+
+    def __init__(self, body: bytearray, spans: list[tuple[int, int]], chars: int):
+        self._body = body
+        self._spans = spans
+        self.chars = chars
+        """The text's length in characters, as ``len`` of the decoded ``str``."""
+
+    def __len__(self) -> int:
+        return self.chars
+
+    def pieces(self) -> Iterator[str]:
+        """The text, a piece at a time (joined, they are the string ``json.loads`` gives)."""
+        for start, end in self._spans:
+            yield _decode(self._body, start, end)
+
+    def __str__(self) -> str:
+        return "".join(self.pieces())
+
+    def __repr__(self) -> str:
+        return f"JsonText({self.chars} characters)"
+
+
+def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
+    """``json.loads(body)`` with the top-level ``field``, when it is a long string, as a
+    :class:`JsonText`; None when the body is not such a document (parse it the usual way)."""
+    if len(body) < LONG_TEXT_BYTES or json.detect_encoding(body) != "utf-8":
+        return None
+    longest: tuple[int, int] | None = None
+    for number, found in enumerate(_STRING.finditer(body)):
+        if number == _MOST_STRINGS:
+            return None
+        if longest is None or found.end() - found.start() > longest[1] - longest[0]:
+            longest = found.span()
+    if longest is None or longest[1] - longest[0] < LONG_TEXT_BYTES:
+        return None
+    opening, closing = longest[0], longest[1] - 1  # the quotes
+    placeholder = f"vv-llm-text-{secrets.token_hex(16)}"
+    if placeholder.encode() in body:
+        return None
+    try:
+        envelope = body[: opening + 1].decode("utf-8", "surrogatepass") + placeholder + body[closing:].decode("utf-8", "surrogatepass")
+        document = json.loads(envelope)
+    except (ValueError, RecursionError):
+        return None
+    if type(document) is not dict or document.get(field) != placeholder:
+        return None
+    spans: list[tuple[int, int]] = []
+    chars = 0
+    start = opening + 1
+    try:
+        while start < closing:
+            end = closing
+            if closing - start > PIECE_BYTES:
+                cut = _SAFE_CUT.search(body, start + PIECE_BYTES, closing)
+                if cut is not None:
+                    end = cut.start()
+            chars += len(_decode(body, start, end))  # checked now: an invalid text is parsed whole, for its error
+            spans.append((start, end))
+            start = end
+    except ValueError:
+        return None
+    document[field] = JsonText(body, spans, chars)
+    return document
+
+
+def _decode(body: bytearray, start: int, end: int) -> str:
+    """``body[start:end]``, the inside of a JSON string (or a piece of it), decoded as ``json.loads`` does."""
+    text = json.loads('"' + body[start:end].decode("utf-8", "surrogatepass") + '"')
+    if not isinstance(text, str):  # cannot be: the piece has no unescaped quote
+        raise ValueError("not a JSON string")
+    return text
+
+
+def materialized(value: Any) -> Any:
+    """``value`` with every :class:`JsonText` in it (in dicts and lists) made a ``str``."""
+    if isinstance(value, JsonText):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: materialized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [materialized(item) for item in value]
+    return value
