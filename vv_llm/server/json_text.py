@@ -24,8 +24,6 @@ PIECE_BYTES = 1 << 16
 _MOST_STRINGS = 64
 """A text request has a handful of strings; a body with more is parsed the usual way."""
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-"""A JSON string literal (escapes taken as a backslash and any character, checked when decoded)."""
 _SAFE_CUT = re.compile(rb"[ !#-.:-@\[\]-`{-~\xc0-\xff]")
 """Bytes a JSON string can be cut before: ASCII that no escape contains (not ``"``, ``\\``, ``/``,
 digits or letters) and the first bytes of UTF-8 sequences."""
@@ -63,11 +61,11 @@ def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
     if len(body) < LONG_TEXT_BYTES or json.detect_encoding(body) != "utf-8":
         return None
     longest: tuple[int, int] | None = None
-    for number, found in enumerate(_STRING.finditer(body)):
+    for number, found in enumerate(_strings(body)):
         if number == _MOST_STRINGS:
             return None
-        if longest is None or found.end() - found.start() > longest[1] - longest[0]:
-            longest = found.span()
+        if longest is None or found[1] - found[0] > longest[1] - longest[0]:
+            longest = found
     if longest is None or longest[1] - longest[0] < LONG_TEXT_BYTES:
         return None
     opening, closing = longest[0], longest[1] - 1  # the quotes
@@ -98,6 +96,28 @@ def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
         return None
     document[field] = JsonText(body, spans, chars)
     return document
+
+
+def _strings(body: bytearray) -> Iterator[tuple[int, int]]:
+    """Where each string literal of a JSON document is, in order: from its opening quote to just
+    after its closing one (a quote after an odd number of backslashes is escaped). Its content is
+    checked when decoded. No regular expression: one would keep state for every escape."""
+    opening = body.find(b'"')
+    while opening >= 0:
+        closing = body.find(b'"', opening + 1)
+        while closing >= 0 and _escaped(body, closing):
+            closing = body.find(b'"', closing + 1)
+        if closing < 0:
+            return
+        yield opening, closing + 1
+        opening = body.find(b'"', closing + 1)
+
+
+def _escaped(body: bytearray, quote: int) -> bool:
+    before = quote
+    while body[before - 1] == 0x5C:  # stops at the opening quote at the latest
+        before -= 1
+    return (quote - before) % 2 == 1
 
 
 def _decode(body: bytearray, start: int, end: int) -> str:
