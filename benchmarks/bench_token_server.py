@@ -7,8 +7,10 @@ text the schema allows (4,000,000 characters) when that comes first (ASCII). Tex
 code (1 byte a character), English with Chinese (a ``str`` of it takes 2 bytes a character, more
 than its UTF-8), English and code with an emoji now and then (a ``str`` of it takes 4 bytes a
 character: the server never builds one, it counts the text from the body's bytes a piece at a
-time), Chinese (no spaces: cut at punctuation). Budget: for every kind of text and every model,
-the growth stays under 4× the body. Measured, never asserted.
+time), Chinese (no spaces: cut at punctuation), and the emoji text again with every non-ASCII
+character sent as a ``\\u`` escape (``json.dumps``' default: an emoji is a surrogate pair).
+Budget: for every kind of text and every model, the growth stays under 4× the body. Measured,
+never asserted.
 
     .venv/bin/python -m benchmarks.bench_token_server [--mib 4] [--json]
 """
@@ -34,6 +36,7 @@ BUDGET = 4.0
 DEFAULT_LIMIT_MIB = DEFAULT_MAX_BODY_BYTES / 2**20
 """The token server's request-size limit (4 MiB)."""
 
+EMOJI_ESCAPED = "English and code with emoji, sent \\u-escaped"
 TEXTS = {
     "English and code (ASCII)": (
         "Retrieval-augmented generation (RAG) combines a retriever with a generator. "
@@ -52,6 +55,9 @@ TEXTS = {
         "它的好处是：答案有出处、知识可以随时更新；缺点是检索质量决定了上限。\n"
     ),
 }
+TEXTS[EMOJI_ESCAPED] = TEXTS["English and code with emoji"]
+ESCAPED = {EMOJI_ESCAPED}
+"""Kinds sent with every non-ASCII character as a JSON ``\\u`` escape."""
 MODELS = ("gpt-4o", "qwen-plus")
 
 
@@ -68,23 +74,24 @@ def _peak_kib(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
-def body_of(text: str, model: str, size: int) -> bytes:
+def body_of(text: str, model: str, size: int, escaped: bool = False) -> bytes:
     """The largest ``/v1/tokens/text`` JSON body of at most ``size`` bytes whose text (``text``
     repeated) stays within the schema's ``MAX_TEXT_CHARS``; padded with spaces to ``size`` when the
-    bytes, not the characters, are the limit."""
-    head = json.dumps({"model": model, "text": ""}, ensure_ascii=False).encode()
+    bytes, not the characters, are the limit. ``escaped``: every non-ASCII character sent as a
+    ``\\u`` escape (an emoji as a surrogate pair), as ``json.dumps`` does by default."""
+    head = json.dumps({"model": model, "text": ""}, ensure_ascii=escaped).encode()
     room = size - len(head)
     repeated = (text * (room // len(text.encode()) + 1)).encode()[:room].decode("utf-8", "ignore")[:MAX_TEXT_CHARS]
-    payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=False).encode()
-    while len(payload) > size:  # escapes (newlines) grew it: trim
+    payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=escaped).encode()
+    while len(payload) > size:  # escapes (newlines, \\u) grew it: trim
         repeated = repeated[: -(len(payload) - size)]
-        payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=False).encode()
+        payload = json.dumps({"model": model, "text": repeated}, ensure_ascii=escaped).encode()
     if len(repeated) == MAX_TEXT_CHARS:
         return payload
     return payload + b" " * (size - len(payload))
 
 
-def measure(text: str, model: str, size: int) -> dict[str, float]:
+def measure(text: str, model: str, size: int, escaped: bool = False) -> dict[str, float]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
@@ -106,7 +113,7 @@ def measure(text: str, model: str, size: int) -> dict[str, float]:
             warm = client.post(f"{url}/v1/tokens/text", json={"model": model, "text": text * 100})
             warm.raise_for_status()
             before = _peak_kib(server.pid)
-            body = body_of(text, model, size)
+            body = body_of(text, model, size, escaped)
             start = time.perf_counter()
             answer = client.post(f"{url}/v1/tokens/text", content=body, headers={"content-type": "application/json"})
             seconds = time.perf_counter() - start
@@ -134,7 +141,7 @@ def main() -> int:
     rows = []
     for model in args.models:
         for name, text in TEXTS.items():
-            rows.append({"model": model, "text": name, **measure(text, model, size)})
+            rows.append({"model": model, "text": name, **measure(text, model, size, name in ESCAPED)})
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
