@@ -76,7 +76,7 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
         return Health()
 
     @app.post("/v1/tokens/text")
-    @text_in_pieces("text")  # a long text is counted from the body's bytes, never held whole as a str
+    @text_in_pieces(("text",))  # a long text is counted from the body's bytes, never held whole as a str
     def count_text(body: TextRequest) -> TextResponse:
         """Tokens of a text for a model."""
         text: str | JsonText = body.text
@@ -87,9 +87,11 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
         return TextResponse(model=body.model, tokens=tokens, tokenizer=_tokenizer(describe_tokenizer(body.model, body.backend)))
 
     @app.post("/v1/tokens/messages")
+    @text_in_pieces(("messages", int, "content"), ("messages", int, "content", int, "text"))
     def count_messages(body: MessagesRequest) -> MessagesResponse:
         """Prompt tokens of a chat request (messages, tools, images) as the provider bills it."""
-        messages = [m.model_dump(exclude_none=True) for m in body.messages]
+        # warnings=False: a long text left in the body (JsonText) is dumped as it is, not as a str.
+        messages = [m.model_dump(exclude_none=True, warnings=False) for m in body.messages]
         tools = [t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None
         count = count_message_tokens(messages, tools, body.model, body.backend)
         return MessagesResponse(

@@ -25,26 +25,27 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vv_llm.server.json_text import materialized, parse_with_text
+from vv_llm.server.json_text import Path, materialized, parse_with_text
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _TEXT_FIELD = "__vv_llm_text_in_pieces__"
 
 
-def text_in_pieces(field: str) -> Callable[[Endpoint], Endpoint]:
-    """Mark an endpoint whose JSON body's top-level ``field``, when long, reaches it as a
-    :class:`~vv_llm.server.json_text.JsonText` (its validator must let one through)."""
+def text_in_pieces(*paths: Path) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint whose JSON body's longest string, when long and at one of ``paths`` (keys,
+    and ``int`` for any list index), reaches it as a :class:`~vv_llm.server.json_text.JsonText`
+    (the field's validator must let one through)."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
-        setattr(endpoint, _TEXT_FIELD, field)
+        setattr(endpoint, _TEXT_FIELD, paths)
         return endpoint
 
     return mark
 
 
 class LeanBodyRequest(Request):
-    text_field: str | None = None
-    """A top-level string field kept in the body's buffer when long (see :func:`text_in_pieces`)."""
+    text_paths: tuple[Path, ...] = ()
+    """Where a long string is kept in the body's buffer (see :func:`text_in_pieces`)."""
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
@@ -70,8 +71,8 @@ class LeanBodyRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            if self.text_field is not None and isinstance(body, bytearray):
-                found = parse_with_text(body, self.text_field)
+            if self.text_paths and isinstance(body, bytearray):
+                found = parse_with_text(body, self.text_paths)
                 if found is not None:
                     self._json = found
                     return found
@@ -87,15 +88,15 @@ class LeanBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        text_field: str | None = getattr(self.endpoint, _TEXT_FIELD, None)
+        text_paths: tuple[Path, ...] = getattr(self.endpoint, _TEXT_FIELD, ())
 
         async def lean(request: Request) -> Response:
             lean_request = LeanBodyRequest(request.scope, request.receive)
-            lean_request.text_field = text_field
+            lean_request.text_paths = text_paths
             try:
                 return await handler(lean_request)
             except RequestValidationError as exc:
-                if text_field is not None:
+                if text_paths:
                     # Answered with the text as it was sent, as for a body parsed whole.
                     for error in exc.errors():
                         if isinstance(error, dict) and "input" in error:

@@ -17,6 +17,11 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+from vv_llm.utilities.tokens.counters import PiecedText
+
+Path = tuple[str | type[int], ...]
+"""Where a long text may be: keys, and ``int`` for any index of a list."""
+
 LONG_TEXT_BYTES = 1 << 16
 """A text field this long (in bytes of JSON) or longer is kept as a :class:`JsonText`."""
 PIECE_BYTES = 1 << 16
@@ -29,7 +34,7 @@ _SAFE_CUT = re.compile(rb"[ !#-.:-@\[\]-`{-~\xc0-\xff]")
 digits or letters) and the first bytes of UTF-8 sequences."""
 
 
-class JsonText:
+class JsonText(PiecedText):
     """A JSON string of a request body, held as its bytes (the body's own buffer, not a copy)."""
 
     __slots__ = ("_body", "_spans", "chars")
@@ -55,8 +60,8 @@ class JsonText:
         return f"JsonText({self.chars} characters)"
 
 
-def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
-    """``json.loads(body)`` with the top-level ``field``, when it is a long string, as a
+def parse_with_text(body: bytearray, paths: tuple[Path, ...]) -> dict[str, Any] | None:
+    """``json.loads(body)`` with its longest string, when it is long and at one of ``paths``, as a
     :class:`JsonText`; None when the body is not such a document (parse it the usual way)."""
     if len(body) < LONG_TEXT_BYTES or json.detect_encoding(body) != "utf-8":
         return None
@@ -77,7 +82,8 @@ def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
         document = json.loads(envelope)
     except (ValueError, RecursionError):
         return None
-    if type(document) is not dict or document.get(field) != placeholder:
+    where = _path_to(document, placeholder) if type(document) is dict else None
+    if where is None or not any(_matches(where, path) for path in paths):
         return None
     spans: list[tuple[int, int]] = []
     chars = 0
@@ -94,8 +100,34 @@ def parse_with_text(body: bytearray, field: str) -> dict[str, Any] | None:
             start = end
     except ValueError:
         return None
-    document[field] = JsonText(body, spans, chars)
+    parent: Any = document
+    for step in where[:-1]:
+        parent = parent[step]
+    parent[where[-1]] = JsonText(body, spans, chars)
     return document
+
+
+def _path_to(value: Any, placeholder: str) -> tuple[str | int, ...] | None:
+    """The keys and indexes leading to the string ``placeholder`` in a parsed document."""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for step, item in items:
+        if item == placeholder:
+            return (step,)
+        found = _path_to(item, placeholder)
+        if found is not None:
+            return (step, *found)
+    return None
+
+
+def _matches(where: tuple[str | int, ...], path: Path) -> bool:
+    return len(where) == len(path) and all(
+        isinstance(step, int) if expected is int else step == expected for step, expected in zip(where, path, strict=True)
+    )
 
 
 def _strings(body: bytearray) -> Iterator[tuple[int, int]]:

@@ -59,7 +59,7 @@ class _Body(BaseModel):
 
 class TextPart(_Body):
     type: Literal["text"]
-    text: LongText
+    text: TextInPieces
 
 
 class ImageURL(_Body):
@@ -98,11 +98,14 @@ class Message(_Body):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
 
-    @field_validator("content")
+    @field_validator("content", mode="wrap")
     @classmethod
-    def _content_within_limit(cls, content: Any) -> Any:
+    def _content_within_limit(cls, content: Any, validate: ValidatorFunctionWrapHandler) -> Any:
         # Checked on the field, not in the union's str branch: the error then names ``content``,
-        # not a validator of one branch.
+        # not a validator of one branch. A long text left in the body is let through as it is.
+        if isinstance(content, JsonText):
+            return _within_text_limit(content)
+        content = validate(content)
         return _within_text_limit(content) if isinstance(content, str) else content
 
 

@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from vv_llm.server import json_text
 from vv_llm.server.app import create_app
 from vv_llm.server.json_text import JsonText, parse_with_text
-from vv_llm.utilities.tokens import count_text_pieces, get_token_counts
+from vv_llm.utilities.tokens import count_message_tokens, count_text_pieces, get_token_counts
 
 ALPHABET = "aZsté中文ひカ\u0301" + "19" + ' \n\t\r"\\/' + ",.!?'()-:" + "，。「」“”" + "🙂😀\U00010348" + "\ud83d\ude00\x00\x1f\u2028"
+TEXT = (("text",),)
+MESSAGES = (("messages", int, "content"), ("messages", int, "content", int, "text"))
 TEXTS = st.text(alphabet=ALPHABET, min_size=20, max_size=200)  # longer than the other strings
 
 
@@ -39,7 +41,7 @@ def tiny_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 @given(text=TEXTS, ascii_only=st.booleans())
 def test_the_pieces_are_the_string_json_loads_gives(tiny_pieces: None, text: str, ascii_only: bool) -> None:
     body = encoded({"model": "gpt-4o", "text": text}, ascii_only)
-    document = parse_with_text(body, "text")
+    document = parse_with_text(body, TEXT)
     assert document is not None and document["model"] == "gpt-4o"
     found = document["text"]
     assert isinstance(found, JsonText)
@@ -57,7 +59,7 @@ def test_the_pieces_count_as_the_whole_text(
 
     monkeypatch.setattr(counters, "SEGMENT", 4)  # segments cut at breaks across the pieces' edges
     body = encoded({"text": text, "model": model}, ascii_only)
-    document = parse_with_text(body, "text")
+    document = parse_with_text(body, TEXT)
     assert document is not None
     assert count_text_pieces(document["text"].pieces(), model) == get_token_counts(json.loads(body)["text"], model)
 
@@ -78,14 +80,28 @@ def test_the_pieces_count_as_the_whole_text(
     ],
 )
 def test_a_body_it_does_not_fit_is_left_to_json_loads(tiny_pieces: None, body: bytes) -> None:
-    assert parse_with_text(bytearray(body), "text") is None
+    assert parse_with_text(bytearray(body), TEXT) is None
+
+
+def test_a_long_message_text_is_found_where_the_route_says(tiny_pieces: None) -> None:
+    text = "a long message 🙂, e\u0301 中文"
+    plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}, {"role": "user", "content": text}]}
+    parts = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}]}
+    for document, where in ((plain, ("messages", 1, "content")), (parts, ("messages", 0, "content", 0, "text"))):
+        found: Any = parse_with_text(encoded(document, True), MESSAGES)
+        assert found is not None
+        for step in where:
+            found = found[step]
+        assert isinstance(found, JsonText) and str(found) == text
+    assert parse_with_text(encoded({"model": "m", "messages": [{"role": "user", "name": text}]}, True), MESSAGES) is None
+    assert parse_with_text(encoded(plain, True), TEXT) is None
 
 
 def test_a_short_text_or_another_encoding_is_parsed_whole() -> None:
-    assert parse_with_text(bytearray(b'{"model": "gpt-4o", "text": "short"}'), "text") is None
+    assert parse_with_text(bytearray(b'{"model": "gpt-4o", "text": "short"}'), TEXT) is None
     long = "long text 🙂 " * 10_000
-    assert parse_with_text(bytearray(json.dumps({"model": "gpt-4o", "text": long}).encode("utf-16")), "text") is None
-    assert isinstance(parse_with_text(encoded({"model": "gpt-4o", "text": long}, False), "text")["text"], JsonText)  # type: ignore[index]
+    assert parse_with_text(bytearray(json.dumps({"model": "gpt-4o", "text": long}).encode("utf-16")), TEXT) is None
+    assert isinstance(parse_with_text(encoded({"model": "gpt-4o", "text": long}, False), TEXT)["text"], JsonText)  # type: ignore[index]
 
 
 # -- through the server --------------------------------------------------------------------------------
@@ -122,3 +138,43 @@ def test_errors_about_a_long_text_show_it_as_sent(client: TestClient, monkeypatc
     assert error["type"] == "string_too_long" and error["loc"] == ["body", "text"] and error["input"] == text
     monkeypatch.setattr(schemas, "MAX_TEXT_CHARS", len(text))
     assert client.post("/v1/tokens/text", json={"model": "gpt-4o", "text": text}).json()["tokens"] == get_token_counts(text)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "claude-sonnet-4-5", "qwen-plus"])
+def test_a_long_message_counts_as_count_message_tokens(client: TestClient, model: str) -> None:
+    for content in (LONG, [{"type": "text", "text": LONG}]):
+        messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": content}]
+        body = json.dumps({"model": model, "messages": messages}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        response = client.post("/v1/tokens/messages", content=body, headers={"content-type": "application/json"})
+        expected = count_message_tokens(messages, None, model)
+        assert response.status_code == 200, response.text
+        assert response.json()["tokens"] == expected.total and response.json()["messages"] == list(expected.messages)
+
+
+def test_errors_about_a_long_message_show_it_as_sent(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vv_llm.server import schemas
+
+    text = "检索增强生成，先找到相关文档。 🙂 " * 5000
+    bad_role = {"model": "gpt-4o", "messages": [{"role": "robot", "content": text}]}
+    response = client.post("/v1/tokens/messages", content=bytes(encoded(bad_role, False)), headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "messages", 0, "role"] and error["input"] == "robot"
+    missing = client.post(
+        "/v1/tokens/messages",
+        content=bytes(encoded({"messages": bad_role["messages"]}, False)),
+        headers={"content-type": "application/json"},
+    )
+    assert {
+        "type": "missing",
+        "loc": ["body", "model"],
+        "msg": "Field required",
+        "input": {"messages": bad_role["messages"]},
+    } in missing.json()["detail"]
+    monkeypatch.setattr(schemas, "MAX_TEXT_CHARS", len(text) - 1)
+    for content, last in ((text, "content"), ([{"type": "text", "text": text}], "text")):  # a part: in the union's list branch
+        message = {"model": "gpt-4o", "messages": [{"role": "user", "content": content}]}
+        too_long = client.post("/v1/tokens/messages", content=bytes(encoded(message, False)), headers={"content-type": "application/json"})
+        assert too_long.status_code == 422
+        errors = [e for e in too_long.json()["detail"] if e["type"] == "string_too_long"]
+        assert errors and errors[0]["loc"][-1] == last and errors[0]["input"] == text, too_long.json()

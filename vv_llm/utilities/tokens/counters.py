@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from vv_llm.utilities.tokens.encodings import get_encoding
@@ -18,6 +19,15 @@ _lock = threading.Lock()
 
 SEGMENT = 1 << 16
 """Long texts are counted this many characters at a time (about; see :func:`in_segments`)."""
+
+
+class PiecedText(ABC):
+    """A text too long to hold as one ``str`` (e.g. one left in a request body's bytes), given as
+    the pieces that make it: counted with :func:`pieces_counter_for`, never joined."""
+
+    @abstractmethod
+    def pieces(self) -> Iterator[str]:
+        """The text's pieces, in order (a new iterator each time)."""
 
 
 def in_segments(count: Counter) -> Counter:
