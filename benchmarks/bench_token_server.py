@@ -11,8 +11,8 @@ character: the server never builds one, it counts the text from the body's bytes
 time), Chinese (no spaces: cut at punctuation), and the emoji text again with every non-ASCII
 character sent as a ``\\u`` escape (``json.dumps``' default: an emoji is a surrogate pair).
 Budget: for every kind of text, model and endpoint, the growth stays under 4× the body. Measured,
-never asserted. (``/v1/tokens/text`` counts a long text from the body's bytes a piece at a time;
-``/v1/tokens/messages`` still parses its texts into ``str``: 4 bytes a character with an emoji.)
+never asserted. (The server counts the request's longest text from the body's bytes a piece at
+a time, never building it as one ``str``: see ``vv_llm/server/json_text.py``.)
 
     .venv/bin/python -m benchmarks.bench_token_server [--mib 4] [--endpoints text messages] [--json]
 """
