@@ -9,9 +9,9 @@ decoded as ``json.loads`` decodes it, and is released before the document is par
 document and the parsed text are the only two copies alive at once. Parsing stays ``json.loads``:
 same errors, same lone-surrogate escapes, same limits.
 
-A route whose endpoint is marked with :func:`text_in_pieces` goes further: its long text field
-stays in the body's buffer and is decoded a piece at a time (``json_text``), so no copy of the
-text as one ``str`` (up to 4 bytes a character) is ever made.
+A route whose endpoint is marked with :func:`text_in_pieces` goes further: its longest text,
+where the route allows one, stays in the body's buffer and is decoded a piece at a time
+(``json_text``), so no copy of that text as one ``str`` (up to 4 bytes a character) is ever made.
 """
 
 from __future__ import annotations

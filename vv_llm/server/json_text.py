@@ -1,12 +1,14 @@
 """A long JSON string kept as the UTF-8 bytes of the request body and decoded a piece at a time.
 
 A ``str`` takes 1, 2 or 4 bytes for every character, by its widest one: a text of ASCII with one
-emoji in it is held at 4 bytes a character, four times its UTF-8. The ``text`` of a token count
-request is therefore never built whole: the rest of the document is parsed by ``json.loads`` with
-a placeholder in the text's place, and the text itself is checked and later counted in pieces of
+emoji in it is held at 4 bytes a character, four times its UTF-8. The longest string of a token
+count request (its ``text``, or a message's content, where the route allows) is therefore never
+built whole: the rest of the document is parsed by ``json.loads`` with a placeholder in the
+text's place, and the text itself is checked and later counted in pieces of
 about ``PIECE_BYTES``, each decoded as ``json.loads`` decodes it (escapes, surrogate pairs, lone
 surrogates), cut only where no escape or UTF-8 sequence can be split. Any body this does not fit
 (not UTF-8, no long text, invalid JSON anywhere) is parsed whole as before, so errors are the same.
+Only the longest string is kept so: a request with several long texts holds the others as ``str``.
 """
 
 from __future__ import annotations
