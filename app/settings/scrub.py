@@ -18,6 +18,9 @@ class Scrubber:
         # Escaped and URL-encoded forms too: a key with a stray line break is quoted as ``sk-…\\n``.
         forms = {form for s in secrets if s and len(s.strip()) >= 4 for form in secret_forms(s)}
         self.secrets = sorted(forms, key=len, reverse=True)
+        # Each beginning of TAIL_MIN or more characters of a secret (but all of it) starts with the
+        # same TAIL_MIN characters: found once here, searched for in a text's end on each render.
+        self._heads = [(secret, secret[:TAIL_MIN]) for secret in self.secrets if len(secret) > TAIL_MIN]
 
     def __call__(self, text: str | None) -> str | None:
         if not text or not self.secrets:
@@ -30,10 +33,14 @@ class Scrubber:
     def _cut_tail(self, text: str) -> str:
         """A text that ends part-way through a secret (a stream cut, or still arriving, mid-key)
         shows that beginning of the key too: redact a tail of ``TAIL_MIN`` or more of its characters."""
-        for secret in self.secrets:
-            for length in range(min(len(secret) - 1, len(text)), TAIL_MIN - 1, -1):
-                if text.endswith(secret[:length]):
-                    return text[:-length] + REDACTED
+        for secret, head in self._heads:
+            # Where the text's last len(secret) - 1 characters hold the head, leftmost (the
+            # longest beginning) first.
+            at = text.find(head, max(0, len(text) - len(secret) + 1))
+            while at >= 0:
+                if secret.startswith(text[at:]):
+                    return text[:at] + REDACTED
+                at = text.find(head, at + 1)
         return text
 
 

@@ -11,12 +11,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vv_llm import __version__
 from vv_llm.errors import InvalidRequestError
-from vv_llm.server.body import LeanBodyRoute
+from vv_llm.server.body import LeanBodyRoute, text_in_pieces
+from vv_llm.server.json_text import JsonText
 from vv_llm.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, BodyTooLarge
 from vv_llm.server.schemas import Health, MessagesRequest, MessagesResponse, ModelName, TextRequest, TextResponse, Tokenizer
 from vv_llm.settings import settings
 from vv_llm.types.enums import BackendType
-from vv_llm.utilities.tokens import count_message_tokens, describe_tokenizer, get_token_counts
+from vv_llm.utilities.tokens import count_message_tokens, count_text_pieces, describe_tokenizer, get_token_counts
 from vv_llm.utilities.tokens.models import TokenizerInfo
 
 _TOO_DEEP = "the body is nested too deeply to be a token count request"
@@ -75,15 +76,22 @@ def create_app(max_body_bytes: int | None = None) -> FastAPI:
         return Health()
 
     @app.post("/v1/tokens/text")
+    @text_in_pieces(("text",))  # a long text is counted from the body's bytes, never held whole as a str
     def count_text(body: TextRequest) -> TextResponse:
         """Tokens of a text for a model."""
-        tokens = get_token_counts(body.text, body.model, body.backend)
+        text: str | JsonText = body.text
+        if isinstance(text, JsonText):
+            tokens = count_text_pieces(text.pieces(), body.model, body.backend)
+        else:
+            tokens = get_token_counts(text, body.model, body.backend)
         return TextResponse(model=body.model, tokens=tokens, tokenizer=_tokenizer(describe_tokenizer(body.model, body.backend)))
 
     @app.post("/v1/tokens/messages")
+    @text_in_pieces(("messages", int, "content"), ("messages", int, "content", int, "text"))
     def count_messages(body: MessagesRequest) -> MessagesResponse:
         """Prompt tokens of a chat request (messages, tools, images) as the provider bills it."""
-        messages = [m.model_dump(exclude_none=True) for m in body.messages]
+        # warnings=False: a long text left in the body (JsonText) is dumped as it is, not as a str.
+        messages = [m.model_dump(exclude_none=True, warnings=False) for m in body.messages]
         tools = [t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None
         count = count_message_tokens(messages, tools, body.model, body.backend)
         return MessagesResponse(

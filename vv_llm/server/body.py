@@ -8,20 +8,45 @@ character once one of them is outside Latin-1). Here the body grows in one ``byt
 decoded as ``json.loads`` decodes it, and is released before the document is parsed, so the
 document and the parsed text are the only two copies alive at once. Parsing stays ``json.loads``:
 same errors, same lone-surrogate escapes, same limits.
+
+A route whose endpoint is marked with :func:`text_in_pieces` goes further: its longest text,
+where the route allows one, stays in the body's buffer and is decoded a piece at a time
+(``json_text``), so no copy of that text as one ``str`` (up to 4 bytes a character) is ever made.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vv_llm.server.json_text import Path, materialized, parse_with_text
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_TEXT_FIELD = "__vv_llm_text_in_pieces__"
+
+
+def text_in_pieces(*paths: Path) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint whose JSON body's longest string, when long and at one of ``paths`` (keys,
+    and ``int`` for any list index), reaches it as a :class:`~vv_llm.server.json_text.JsonText`
+    (the field's validator must let one through)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _TEXT_FIELD, paths)
+        return endpoint
+
+    return mark
+
 
 class LeanBodyRequest(Request):
+    text_paths: tuple[Path, ...] = ()
+    """Where a long string is kept in the body's buffer (see :func:`text_in_pieces`)."""
+
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             # Allocated once at the declared size (BodySizeLimit has refused one over the limit):
@@ -46,6 +71,11 @@ class LeanBodyRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
+            if self.text_paths and isinstance(body, bytearray):
+                found = parse_with_text(body, self.text_paths)
+                if found is not None:
+                    self._json = found
+                    return found
             document = body.decode(json.detect_encoding(body), "surrogatepass")  # as json.loads decodes bytes
             if isinstance(body, bytearray):
                 body.clear()  # not read again: freed before the parse makes its copy of the text
@@ -58,8 +88,20 @@ class LeanBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        text_paths: tuple[Path, ...] = getattr(self.endpoint, _TEXT_FIELD, ())
 
         async def lean(request: Request) -> Response:
-            return await handler(LeanBodyRequest(request.scope, request.receive))
+            lean_request = LeanBodyRequest(request.scope, request.receive)
+            lean_request.text_paths = text_paths
+            try:
+                return await handler(lean_request)
+            except RequestValidationError as exc:
+                if text_paths:
+                    # Answered with the text as it was sent, as for a body parsed whole.
+                    for error in exc.errors():
+                        if isinstance(error, dict) and "input" in error:
+                            error["input"] = materialized(error["input"])
+                    exc.body = materialized(exc.body)
+                raise
 
         return lean

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from vv_llm.server.json_text import JsonText
 from vv_llm.types.enums import BackendType
+
+Sized = TypeVar("Sized", str, JsonText)
 
 MAX_TEXT_CHARS = 4_000_000
 """The longest text counted in one request (about a million tokens)."""
@@ -16,7 +28,7 @@ MAX_PARTS = 1_000
 MAX_TOOLS = 1_000
 
 
-def _within_text_limit(text: str) -> str:
+def _within_text_limit(text: Sized) -> Sized:
     # ``len`` of a str is free. pydantic's own ``max_length`` reads the text as UTF-8 to count its
     # characters, which leaves a UTF-8 copy of any non-ASCII text attached to the str for as long
     # as it lives: as much memory again as the request body, while the text is counted.
@@ -29,6 +41,15 @@ _TEXT_SCHEMA = WithJsonSchema({"type": "string", "maxLength": MAX_TEXT_CHARS})
 LongText = Annotated[str, AfterValidator(_within_text_limit), _TEXT_SCHEMA]
 """A text of at most ``MAX_TEXT_CHARS`` characters."""
 
+
+def _json_text_as_it_is(value: Any, validate: ValidatorFunctionWrapHandler) -> Any:
+    return _within_text_limit(value) if isinstance(value, JsonText) else validate(value)
+
+
+TextInPieces = Annotated[str, AfterValidator(_within_text_limit), WrapValidator(_json_text_as_it_is), _TEXT_SCHEMA]
+"""A :data:`LongText` that may also be a long text left in the request body (a
+:class:`~vv_llm.server.json_text.JsonText`, see ``body.text_in_pieces``): then it is that, not a ``str``."""
+
 ModelName = Annotated[str, Field(min_length=1, max_length=256, description="Model name, e.g. gpt-4o, claude-sonnet-4-5, deepseek-chat.")]
 
 
@@ -38,7 +59,7 @@ class _Body(BaseModel):
 
 class TextPart(_Body):
     type: Literal["text"]
-    text: LongText
+    text: TextInPieces
 
 
 class ImageURL(_Body):
@@ -77,11 +98,14 @@ class Message(_Body):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
 
-    @field_validator("content")
+    @field_validator("content", mode="wrap")
     @classmethod
-    def _content_within_limit(cls, content: Any) -> Any:
+    def _content_within_limit(cls, content: Any, validate: ValidatorFunctionWrapHandler) -> Any:
         # Checked on the field, not in the union's str branch: the error then names ``content``,
-        # not a validator of one branch.
+        # not a validator of one branch. A long text left in the body is let through as it is.
+        if isinstance(content, JsonText):
+            return _within_text_limit(content)
+        content = validate(content)
         return _within_text_limit(content) if isinstance(content, str) else content
 
 
@@ -99,7 +123,7 @@ class Tool(_Body):
 class TextRequest(_Body):
     model: ModelName
     backend: BackendType | None = Field(default=None, description="The backend serving the model; inferred from the name when omitted.")
-    text: LongText
+    text: TextInPieces
 
 
 class MessagesRequest(_Body):

@@ -5,6 +5,7 @@ typed error that says what happened — without duplicating or losing output."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -55,6 +56,30 @@ def use(fake_llm_server):
     yield load
     settings.reset()
     cooldowns.clear()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses the client asks for (``time.sleep`` in sync calls, ``asyncio.sleep`` in async
+    ones, on the test's own thread — the fake server's thread is not counted), in order. They are
+    still slept: what a test checks is how long the retry loop chose to wait, not the clock."""
+    asked: list[float] = []
+    me = threading.get_ident()
+    real_sleep, real_async_sleep = time.sleep, asyncio.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == me:
+            asked.append(seconds)
+        real_sleep(seconds)
+
+    async def async_sleep(seconds: float, result: Any = None) -> Any:
+        if threading.get_ident() == me:
+            asked.append(seconds)
+        return await real_async_sleep(seconds, result)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", async_sleep)
+    return asked
 
 
 def complete(mode: str, **options: Any) -> Any:
@@ -157,22 +182,22 @@ def test_500_then_200_is_exactly_one_retry(use, fake_llm_server, mode, streamed)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_429_with_retry_after_waits_that_long(use, fake_llm_server, mode):
+def test_429_with_retry_after_waits_that_long(use, fake_llm_server, mode, sleeps):
     script = fake_llm_server.responder = Script(Reply.rate_limited(retry_after=1), Reply(content="after the pause"))
     use([{"id": "only"}], retry={"backoff_initial": 0.01})
     assert complete(mode).content == "after the pause"
     assert len(script.times) == 2
-    assert script.times[1] - script.times[0] >= 0.9
+    assert sleeps == [1.0]  # the provider's Retry-After, not the 0.01 s backoff
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_retry_after_ms_is_honoured(use, fake_llm_server, mode):
+def test_retry_after_ms_is_honoured(use, fake_llm_server, mode, sleeps):
     script = fake_llm_server.responder = Script(
         Reply.error(429, "slow down", headers={"retry-after-ms": "600"}), Reply(content="after the pause")
     )
     use([{"id": "only"}], retry={"backoff_initial": 0.01})
     assert complete(mode).content == "after the pause"
-    assert script.times[1] - script.times[0] >= 0.5
+    assert len(script.times) == 2 and sleeps == [0.6]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -241,19 +266,21 @@ def test_stream_error_event_before_any_output_fails_over(use, fake_llm_server, m
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("streamed", [False, True], ids=["completion", "stream"])
-def test_slow_first_byte_past_the_read_timeout_is_a_timeout_within_the_deadline(use, fake_llm_server, mode, streamed):
+def test_slow_first_byte_past_the_read_timeout_is_a_timeout_within_the_deadline(use, fake_llm_server, mode, streamed, sleeps):
     use([{"id": "slow"}], retry={"backoff_initial": 0.05, "max_attempts": 10})
     fake_llm_server.responder = lambda info: Reply(content="too late", first_byte_delay=6)
-    started = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
         if streamed:
             stream(mode, timeout=0.4, deadline=2)
         else:
             complete(mode, timeout=0.4, deadline=2)
-    elapsed = time.monotonic() - started
-    assert elapsed < 2 + 1.0  # bounded by the deadline, not by the 6 s server
     assert info.value.endpoint_id == "slow" and info.value.provider == "openai"
-    assert len(fake_llm_server.requests) >= 2  # read timeouts were retried until the deadline
+    attempts = len(fake_llm_server.requests)
+    assert attempts >= 2  # read timeouts were retried until the deadline
+    # Bounded by the deadline, not by the 6 s server nor by max_attempts: each attempt waits its
+    # 0.4 s read timeout (or what is left of the deadline), so at most 2 / 0.4 of them fit, and
+    # the pauses between them fit in the deadline too.
+    assert attempts <= 6 and len(sleeps) <= attempts and sum(sleeps) < 2
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -265,14 +292,19 @@ def test_read_timeout_from_settings(use, fake_llm_server, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_deadline_bounds_backoff_sleeps(use, fake_llm_server, mode):
-    use([{"id": "only"}], retry={"max_attempts": 50, "backoff_initial": 0.4, "backoff_max": 0.8}, timeouts={"total": 1.0})
+def test_deadline_bounds_backoff_sleeps(use, fake_llm_server, mode, sleeps):
+    use([{"id": "only"}], retry={"max_attempts": 50, "backoff_initial": 0.2, "backoff_max": 0.4}, timeouts={"total": 1.0})
     fake_llm_server.responder = lambda info: Reply.error(500, "down")
-    started = time.monotonic()
-    with pytest.raises(ServerError):
+    with pytest.raises((ServerError, APITimeoutError)) as info:
         complete(mode)
-    assert time.monotonic() - started < 1.0 + 0.5
-    assert 1 < len(fake_llm_server.requests) < 50
+    attempts = len(fake_llm_server.requests)
+    assert 1 < attempts < 50  # retried, and stopped by the deadline, not by max_attempts
+    assert all(0.1 <= pause <= 0.4 for pause in sleeps)  # backoff with equal jitter: [c/2, c], c <= backoff_max
+    assert sum(sleeps) < 1.0  # the loop only sleeps when the pause ends before the deadline
+    if isinstance(info.value, ServerError):
+        assert len(sleeps) == attempts - 1  # a pause between attempts, none after the last: it gave up
+    else:  # a busy machine overslept the last pause, past the deadline: not sent again
+        assert "deadline passed" in str(info.value) and len(sleeps) == attempts
 
 
 @pytest.mark.parametrize(

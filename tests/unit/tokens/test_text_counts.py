@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import subprocess
 import sys
@@ -320,3 +321,35 @@ def test_any_mix_of_letters_and_punctuation_counts_the_same_in_segments(
         assert segmented(text) == whole(text)
 
     check()
+
+
+# -- a text given in pieces: counted without joining it, the same count ------------------------------
+@pytest.mark.parametrize("tokenizer", ["o200k_base", "cl100k_base", "deepseek", "qwen", "qwen3.5"])
+def test_a_text_in_pieces_counts_as_the_joined_text(tokenizer: str, no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However a text is split into pieces (mid-word, mid-line, between a letter and its combining
+    mark, next to an emoji or a lone surrogate), counting the pieces gives the joined text's count:
+    the segments are cut where the whole text would be, never at a piece's edge."""
+    from vv_llm.utilities.tokens import counters
+
+    monkeypatch.setattr(counters, "SEGMENT", 3)
+    whole = counters._LOADERS[tokenizer]()
+    alphabet = "aZsté中文ひカ\u0301" + "1٣" + " \n\t" + ",.!?'\"()" + "，。「」“”" + "🙂😀\U00010348" + "\ud83d\ude00"
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(text=st.text(alphabet=alphabet, max_size=80), cuts=st.lists(st.integers(0, 80), max_size=12))
+    def check(text: str, cuts: list[int]) -> None:
+        edges = sorted({min(cut, len(text)) for cut in cuts} | {0, len(text)})
+        pieces = [text[a:b] for a, b in itertools.pairwise(edges)]
+        assert counters.count_joined(whole, pieces) == whole(text)
+        assert counters.count_joined(whole, iter([text])) == counters.in_segments(whole)(text) == whole(text)
+
+    check()
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4", "claude-sonnet-4-5", "deepseek-chat", "qwen-plus"])
+def test_count_text_pieces_is_get_token_counts_of_the_joined_text(model: str, no_network: None) -> None:
+    from vv_llm.utilities.tokens import count_text_pieces
+
+    text = "".join(CORPUS.values()) * 40 + " 🙂 emoji, e\u0301, 中文。"
+    pieces = [text[i : i + 7919] for i in range(0, len(text), 7919)]
+    assert len(text) > 4 * 65536 and count_text_pieces(pieces, model) == get_token_counts(text, model)

@@ -18,11 +18,12 @@ o200k_base. Tokenizers load on first use and are cached for the process.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.errors import InvalidRequestError
 from vv_llm.settings import settings
-from vv_llm.utilities.tokens.counters import Counter, counter_for
+from vv_llm.utilities.tokens.counters import Counter, counter_for, pieces_counter_for
 from vv_llm.utilities.tokens.messages import MessageTokenCount, count_request
 from vv_llm.utilities.tokens.models import TokenizerInfo, describe
 
@@ -85,6 +86,13 @@ def get_token_counts(text: str, model: str = DEFAULT_MODEL, backend: BackendType
     if not isinstance(text, str):
         raise InvalidRequestError(f"text must be a string (got {type(text).__name__})")
     return lookup(model, backend)[1](text)
+
+
+def count_text_pieces(pieces: Iterable[str], model: str = DEFAULT_MODEL, backend: BackendType | str | None = None) -> int:
+    """Tokens of the text ``"".join(pieces)`` for ``model``, counted without joining it (a long
+    text arriving in parts is never held whole): the same number as :func:`get_token_counts` of
+    the joined text."""
+    return pieces_counter_for(tokenizer_info(model, backend))(pieces)
 
 
 def count_message_tokens(

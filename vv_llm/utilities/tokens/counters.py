@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from vv_llm.utilities.tokens.encodings import get_encoding
@@ -13,10 +14,20 @@ from vv_llm.utilities.tokens.models import TokenizerInfo
 Counter = Callable[[str], int]
 
 _counters: dict[str, Counter] = {}
+_tokenizers: dict[str, Counter] = {}
 _lock = threading.Lock()
 
 SEGMENT = 1 << 16
 """Long texts are counted this many characters at a time (about; see :func:`in_segments`)."""
+
+
+class PiecedText(ABC):
+    """A text too long to hold as one ``str`` (e.g. one left in a request body's bytes), given as
+    the pieces that make it: counted with :func:`pieces_counter_for`, never joined."""
+
+    @abstractmethod
+    def pieces(self) -> Iterator[str]:
+        """The text's pieces, in order (a new iterator each time)."""
 
 
 def in_segments(count: Counter) -> Counter:
@@ -32,15 +43,38 @@ def in_segments(count: Counter) -> Counter:
     def counted(text: str) -> int:
         if len(text) <= 4 * SEGMENT:
             return count(text)
-        total = 0
-        start = 0
-        while start < len(text):
-            end = _cut(text, start + SEGMENT)
-            total += count(text[start:end])
-            start = end
-        return total
+        return count_joined(count, (text,))
 
     return counted
+
+
+def count_joined(count: Counter, pieces: Iterable[str]) -> int:
+    """``count`` of the text ``pieces`` make when joined, without joining them: the text is
+    counted a segment at a time, cut exactly where :func:`in_segments` cuts the whole text (a
+    segment's worth of text is held at a time, whatever the pieces' sizes)."""
+    total = 0
+    text = ""
+    start = 0  # text[:start] is counted
+    resume = 0  # breaks before text[resume] have been looked at
+    for piece in pieces:
+        if not piece:
+            continue
+        if start:
+            text, resume, start = text[start:] + piece, resume - start, 0
+        else:
+            text += piece
+        while True:
+            end = _find_cut(text, max(resume, start + SEGMENT))
+            if end < 0:
+                # No cut yet: breaks up to the last character were looked at (the last one
+                # needs the character after it, still to come).
+                resume = max(resume, start + SEGMENT, len(text) - 1)
+                break
+            total += count(text[start:end])
+            start = resume = end
+    if start < len(text):
+        total += count(text[start:] if start else text)
+    return total
 
 
 _BREAKS = re.compile(r"[ \n!-&(-/:-@\[-`{-~\u3001\u3002\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f\u300c-\u300f\u3010\u3011\u201c\u201d]")
@@ -52,6 +86,12 @@ pattern, so a letter's piece always ends before one of them."""
 
 def _cut(text: str, at: int) -> int:
     """The first break (see ``_BREAKS``) at or after ``at`` with a letter on each side (or the end)."""
+    found = _find_cut(text, at)
+    return len(text) if found < 0 else found
+
+
+def _find_cut(text: str, at: int) -> int:
+    """The first break (see ``_BREAKS``) at or after ``at`` with a letter on each side, or -1."""
     end = len(text)
     while at < end - 1:
         found = _BREAKS.search(text, at, end - 1)
@@ -61,16 +101,31 @@ def _cut(text: str, at: int) -> int:
         if at > 0 and text[at - 1].isalpha() and text[at + 1].isalpha():
             return at
         at += 1
-    return end
+    return -1
 
 
 def counter_for(info: TokenizerInfo) -> Counter:
     """``text → token count`` for ``info``'s tokenizer (estimates: o200k_base scaled, rounded up)."""
     if info.tokenizer == "estimate":
         base = counter_for_tokenizer("o200k_base")
-        percent = round(info.scale * 100)  # integer arithmetic: 10 × 1.2 must give 12, not 13
+        percent = _percent(info)
         return lambda text: scaled(base(text), percent)
     return counter_for_tokenizer(info.tokenizer)
+
+
+def pieces_counter_for(info: TokenizerInfo) -> Callable[[Iterable[str]], int]:
+    """``pieces → token count`` of the text the pieces make joined, counted without joining them
+    (:func:`count_joined`): the same count as :func:`counter_for` gives the joined text."""
+    if info.tokenizer == "estimate":
+        base = _tokenizer("o200k_base")
+        percent = _percent(info)
+        return lambda pieces: scaled(count_joined(base, pieces), percent)
+    tokenizer = _tokenizer(info.tokenizer)
+    return lambda pieces: count_joined(tokenizer, pieces)
+
+
+def _percent(info: TokenizerInfo) -> int:
+    return round(info.scale * 100)  # integer arithmetic: 10 × 1.2 must give 12, not 13
 
 
 def scaled(count: int, percent: int) -> int:
@@ -80,14 +135,22 @@ def scaled(count: int, percent: int) -> int:
 
 def counter_for_tokenizer(name: str) -> Counter:
     counter = _counters.get(name)
-    if counter is not None:
-        return counter
-    with _lock:
-        counter = _counters.get(name)
-        if counter is None:
-            counter = in_segments(_LOADERS[name]())
-            _counters[name] = counter
+    if counter is None:
+        counter = _counters.setdefault(name, in_segments(_tokenizer(name)))
     return counter
+
+
+def _tokenizer(name: str) -> Counter:
+    """Tokenizer ``name``'s own count of a whole text, loaded once."""
+    tokenizer = _tokenizers.get(name)
+    if tokenizer is not None:
+        return tokenizer
+    with _lock:
+        tokenizer = _tokenizers.get(name)
+        if tokenizer is None:
+            tokenizer = _LOADERS[name]()
+            _tokenizers[name] = tokenizer
+    return tokenizer
 
 
 def _tiktoken(name: str) -> Counter:

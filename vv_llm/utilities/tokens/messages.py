@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vv_llm.errors import InvalidRequestError
+from vv_llm.utilities.tokens.counters import PiecedText, pieces_counter_for
 from vv_llm.utilities.tokens.images import image_tokens
 from vv_llm.utilities.tokens.models import TokenizerInfo
 
@@ -107,6 +108,8 @@ class _Counter:
             return self.text(content)
         if isinstance(content, dict):  # a single part
             return self.part(content, where)
+        if isinstance(content, PiecedText):
+            return self.pieced(content)
         if not isinstance(content, list):
             raise InvalidRequestError(f"{where} must be a string or a list of parts, got {type(content).__name__}")
         return sum(self.part(part, f"{where}[{i}]") for i, part in enumerate(content))
@@ -119,6 +122,8 @@ class _Counter:
         kind = part.get("type")
         if kind in ("text", "input_text", "output_text"):
             text = part.get("text")
+            if isinstance(text, PiecedText):
+                return self.pieced(text)
             return self.text(text) if isinstance(text, str) else 0
         if kind in ("image_url", "input_image"):
             image = part.get("image_url")
@@ -137,6 +142,10 @@ class _Counter:
         if kind == "tool_result":
             return self.content(part.get("content"), f"{where}.content")
         return 0  # thinking blocks from earlier turns, audio, documents: not counted
+
+    def pieced(self, text: PiecedText) -> int:
+        """A long text given in pieces: the same count as :attr:`text` of the joined text."""
+        return pieces_counter_for(self.info)(text.pieces())
 
     def image(self, url: str, detail: str | None) -> int:
         tokens = image_tokens(self.info.family, url, detail, self.model)
