@@ -161,12 +161,60 @@ def test_framer_data_only_stream_in_large_pieces() -> None:
 
 
 def test_one_event_per_read_fast_path() -> None:
-    parser = SSEParser()
-    assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]
-    assert parser.feed(b"data:x\n\n") == [(None, "x")]
-    assert parser.feed(b"event: e\n") == []
-    assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
-    assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
+    for parser in (SSEParser(), SSEFramer()):
+        assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]
+        assert parser.feed(b'event: e\ndata: {"a":1}\n\n') == [("e", '{"a":1}')]
+        assert parser.feed(b"data:x\n\n") == [(None, "x")]
+        assert parser.feed(b"event: e\n") == []
+        assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
+        assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
+        assert parser.feed(b"data: a\rdata: b\n\n") == [(None, "a\nb")]  # a lone \r ends a line too
+        assert parser.feed(b"event: a\revent: b\ndata: c\n\n") == [("b", "c")]
+        assert parser.feed(b"event: e\n: note\ndata: z\n\n") == [("e", "z")]
+
+
+# Events as providers frame them (one per read), and every other kind of event.
+EVENT_LINES = st.sampled_from(
+    [
+        [b'data: {"a":1}'],
+        [b"event: content_block_delta", b'data: {"type":"content_block_delta"}'],
+        [b"event: ping", b"data: {}"],
+        [b"event: e", b"data:  two spaces"],
+        [b"event:", b"data:"],
+        [b"event: e", b": comment", b"data: x"],
+        [b"data: a", b"data: b"],
+        [b"event: e", b"data: a", b"data: b"],
+        [b"data: [DONE]"],
+        ["event: 你\u597d".encode(), "data: 你好".encode()],
+        [b"event: e", b"id: 7", b"data: y"],
+        [b": keep-alive"],
+        [b"event: only"],
+        [b"data: a\rdata: b"],
+        [b"event: x\rdata: y"],
+    ]
+)
+
+
+@st.composite
+def event_reads(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    """A stream of whole events, cut at every event's end (one read per event), at times also
+    inside an event; line ends mostly \n, at times \r\n or \r."""
+    stream = b""
+    cuts = []
+    for lines in draw(st.lists(EVENT_LINES, max_size=30)):
+        ending = draw(st.sampled_from([b"\n"] * 6 + [b"\r\n", b"\r"]))
+        stream += b"".join(line + ending for line in lines) + ending
+        cuts.append(len(stream))
+    cuts += draw(st.lists(st.integers(0, len(stream)), max_size=4))
+    return stream, sorted(cuts)
+
+
+@settings(max_examples=600, deadline=None)
+@given(event_reads())
+def test_framer_one_event_per_read_same_events_as_reference(case: tuple[bytes, list[int]]) -> None:
+    stream, cuts = case
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+    assert parse(SSEParser(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
 
 
 @pytest.mark.parametrize(
