@@ -231,3 +231,49 @@ def test_loads_is_json_loads(data: str) -> None:
     except ValueError as exc:
         got = ("error", type(exc))
     assert got == expected
+
+
+# Anthropic-style events (the framer's regex lane when a read holds only these), with the odd
+# block of another shape that must leave it.
+EVENT_BLOCKS = st.one_of(
+    st.builds(
+        lambda name, value: f"event: {name}\ndata: {value}".encode(),
+        st.sampled_from(["content_block_delta", "", "a: b", " x", "你好"]),
+        st.sampled_from(['{"type":"x"}', "", " y", "data: z", "event: q", "你好"]),
+    ),
+    st.sampled_from(
+        [
+            b"event: e\ndata: a\ndata: b",
+            b"data: a\nevent: e",
+            b"event: e",
+            b"event:e\ndata: x",
+            b"event: e\ndata:x",
+            b": comment",
+            b"event: e\n: comment\ndata: x",
+            b"event: e\nid: 3\ndata: x",
+            b"data: plain",
+            b"xevent: e\ndata: x",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.one_of(EVENT_BLOCKS.filter(lambda b: b.startswith(b"event: ") and b.count(b"\n") == 1), EVENT_BLOCKS), max_size=40),
+    st.sampled_from([1, 5, 64, 1000, 1 << 16]),
+    st.lists(st.integers(0, 4000), max_size=3),
+)
+def test_framer_event_lined_reads_same_events_as_reference(blocks: list[bytes], size: int, extra: list[int]) -> None:
+    stream = b"".join(block + b"\n\n" for block in blocks)
+    cuts = sorted({*range(size, len(stream), size), *(c for c in extra if c < len(stream))})
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+def test_framer_event_lined_stream_in_large_pieces() -> None:
+    events = [f'event: e{i % 4}\ndata: {{"i":{i},"t":"你好"}}\n\n'.encode() for i in range(500)]
+    stream = b"".join(events)
+    expected = parse(ReferenceParser(), stream, [])
+    assert len(expected) == 500 and expected[7] == ("e3", '{"i":7,"t":"你好"}')
+    for size in (5, 333, 4096, 65536, len(stream)):
+        assert parse(SSEFramer(), stream, list(range(size, len(stream), size))) == expected

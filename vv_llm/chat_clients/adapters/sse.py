@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import json.scanner
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,9 @@ def loads(data: str) -> Any:
         return json.loads(data)  # leading whitespace is allowed there; anything else raises
     return value if end == len(data) else json.loads(data)
 
+
+_EVENT_AND_DATA = re.compile(r"\n\nevent: ([^\n]*)\ndata: ([^\n]*)")
+"""A blank line, then one ``event: …`` + ``data: …`` event: (event, data)."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """The longest SSE line accepted (16 MB): a provider's biggest event is far smaller; a body that
@@ -178,6 +182,13 @@ class SSEFramer:
             # Every line break is in a separator (the separators cannot overlap): every event is
             # one ``data: …`` line, as OpenAI-style streams send them. Their values, in one split.
             return [(None, value) for value in text[6:].split("\n\ndata: ")]
+        if text.startswith("event: "):
+            # Every event ``event: …`` + ``data: …``, as Anthropic-style streams send them, in
+            # one regex pass. Each match holds 3 line breaks: when they are all of them, the
+            # matches cover the text (the first starts it; each ends at a line break or the end).
+            pairs: list[tuple[str | None, str]] = _EVENT_AND_DATA.findall("\n\n" + text)
+            if text.count("\n") + 2 == 3 * len(pairs):
+                return pairs
         events: list[tuple[str | None, str]] = []
         append = events.append
         for block in text.split("\n\n"):
