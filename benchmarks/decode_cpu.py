@@ -1,11 +1,15 @@
 """Client CPU per streamed chunk without sockets: ``python -m benchmarks.decode_cpu [--chunks N]``.
 
 A profiling aid, not part of ``benchmarks.run``: the same 3000-chunk bodies the shared harness's
-fake server sends (OpenAI and Anthropic wires), cut in 64 KiB reads, decoded in-process by
+fake server sends (OpenAI and Anthropic wires), cut in 64 KiB reads (``64k``) or one read per SSE
+event (``event``, as ``benchmarks.server`` frames them: one HTTP chunk per event), decoded
+in-process, sync and async (an async generator of reads, as ``aiter_raw`` hands them over), by
 
 - the raw floor: httpx's own text and line decoders, ``json.loads`` per ``data:`` line, one lookup;
 - vv-llm: the adapter's stream decoder, the stream accumulator and one generator layer, as
   ``create_stream`` runs them per read.
+
+``--reads 64k|event`` and ``--mode sync|async`` pick a subset (default: all four).
 
 With no network in the way the ratio shows the client's own per-chunk cost; it is the minimum
 over many interleaved runs, so it holds on a busy machine better than wall-clock figures do.
@@ -15,11 +19,12 @@ over many interleaved runs, so it holds on a busy machine better than wall-clock
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -108,6 +113,45 @@ def raw_floor(reads: list[bytes], piece: Callable[[dict[str, Any]], str | None])
     return n
 
 
+async def _areads(reads: list[bytes]) -> AsyncIterator[bytes]:
+    for read in reads:
+        yield read
+
+
+async def _araw_floor(reads: list[bytes], piece: Callable[[dict[str, Any]], str | None]) -> int:
+    text, lines, n = TextDecoder(), LineDecoder(), 0
+    async for read in _areads(reads):
+        for line in lines.decode(text.decode(read)):
+            if line.startswith("data: "):
+                data = line[6:]
+                if data == "[DONE]":
+                    return n
+                if piece(json.loads(data)):
+                    n += 1
+    return n
+
+
+async def _avv_side(reads: list[bytes], backend: BackendType) -> int:
+    adapter = adapter_for(backend, settings.resolve(backend, "bench").endpoints[0])
+
+    async def stream() -> AsyncIterator[Any]:
+        decoder = adapter.stream_decoder()
+        add = StreamAccumulator("bench").add
+        async for read in _areads(reads):
+            for delta in decoder.deltas(read):
+                add(delta)
+                yield delta
+        for delta in decoder.close():
+            add(delta)
+            yield delta
+
+    n = 0
+    async for delta in stream():
+        if delta.content:
+            n += 1
+    return n
+
+
 def vv_side(reads: list[bytes], backend: BackendType) -> int:
     adapter = adapter_for(backend, settings.resolve(backend, "bench").endpoints[0])
 
@@ -130,13 +174,17 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--reads", choices=("64k", "event"), action="append", help="64 KiB reads or one read per event (default: both)")
+    parser.add_argument("--mode", choices=("sync", "async"), action="append", help="default: both")
     args = parser.parse_args()
+    loop = asyncio.new_event_loop()
     wires = [
         ("OpenAI", BackendType.OpenAI, "openai", openai_body, openai_piece),
         ("Anthropic", BackendType.Anthropic, "anthropic", anthropic_body, anthropic_piece),
     ]
-    print("| wire | raw floor µs/chunk | vv-llm µs/chunk | vv-llm ÷ raw |\n|---|---:|---:|---:|")
-    for title, backend, name, body, piece in wires:
+    print("| wire | reads | mode | raw floor µs/chunk | vv-llm µs/chunk | vv-llm ÷ raw |\n|---|---|---|---:|---:|---:|")
+    shapes = [(r, m) for r in args.reads or ("64k", "event") for m in args.mode or ("sync", "async")]
+    for (title, backend, name, body, piece), (cut, mode) in ((w, s) for w in wires for s in shapes):
         settings.load(
             {
                 "VERSION": "2",
@@ -145,8 +193,17 @@ def main() -> None:
             }
         )
         data = body(args.chunks)
-        reads = [data[i : i + READ] for i in range(0, len(data), READ)]
-        sides = {"raw": partial(raw_floor, reads, piece), "vv": partial(vv_side, reads, backend)}
+        if cut == "64k":
+            reads = [data[i : i + READ] for i in range(0, len(data), READ)]
+        else:
+            reads = [event + b"\n\n" for event in data[:-2].split(b"\n\n")]
+        if mode == "sync":
+            sides = {"raw": partial(raw_floor, reads, piece), "vv": partial(vv_side, reads, backend)}
+        else:
+            sides = {
+                "raw": lambda: loop.run_until_complete(_araw_floor(reads, piece)),  # noqa: B023  # used within this iteration
+                "vv": lambda: loop.run_until_complete(_avv_side(reads, backend)),  # noqa: B023
+            }
         counts = {side: run() for side, run in sides.items()}
         if counts != {"raw": args.chunks, "vv": args.chunks}:
             raise SystemExit(f"{title}: chunks seen {counts}, sent {args.chunks}")
@@ -157,7 +214,7 @@ def main() -> None:
                 run()
                 best[side] = min(best[side], time.process_time() - start)
         raw_us, vv_us = (best[side] / args.chunks * 1e6 for side in ("raw", "vv"))
-        print(f"| {title} | {raw_us:.2f} | {vv_us:.2f} | {vv_us / raw_us:.2f}× |")
+        print(f"| {title} | {cut} | {mode} | {raw_us:.2f} | {vv_us:.2f} | {vv_us / raw_us:.2f}× |")
         if args.profile:
             import cProfile
             import pstats
@@ -165,6 +222,7 @@ def main() -> None:
             profile = cProfile.Profile()
             profile.runcall(sides["vv"])
             pstats.Stats(profile).sort_stats("tottime").print_stats(12)
+    loop.close()
     settings.reset()
 
 

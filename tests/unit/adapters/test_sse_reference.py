@@ -161,12 +161,60 @@ def test_framer_data_only_stream_in_large_pieces() -> None:
 
 
 def test_one_event_per_read_fast_path() -> None:
-    parser = SSEParser()
-    assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]
-    assert parser.feed(b"data:x\n\n") == [(None, "x")]
-    assert parser.feed(b"event: e\n") == []
-    assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
-    assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
+    for parser in (SSEParser(), SSEFramer()):
+        assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]
+        assert parser.feed(b'event: e\ndata: {"a":1}\n\n') == [("e", '{"a":1}')]
+        assert parser.feed(b"data:x\n\n") == [(None, "x")]
+        assert parser.feed(b"event: e\n") == []
+        assert parser.feed(b"data: y\n\n") == [("e", "y")]  # an event field pending: not the fast path
+        assert parser.feed(b"data: a\ndata: b\n\n") == [(None, "a\nb")]
+        assert parser.feed(b"data: a\rdata: b\n\n") == [(None, "a\nb")]  # a lone \r ends a line too
+        assert parser.feed(b"event: a\revent: b\ndata: c\n\n") == [("b", "c")]
+        assert parser.feed(b"event: e\n: note\ndata: z\n\n") == [("e", "z")]
+
+
+# Events as providers frame them (one per read), and every other kind of event.
+EVENT_LINES = st.sampled_from(
+    [
+        [b'data: {"a":1}'],
+        [b"event: content_block_delta", b'data: {"type":"content_block_delta"}'],
+        [b"event: ping", b"data: {}"],
+        [b"event: e", b"data:  two spaces"],
+        [b"event:", b"data:"],
+        [b"event: e", b": comment", b"data: x"],
+        [b"data: a", b"data: b"],
+        [b"event: e", b"data: a", b"data: b"],
+        [b"data: [DONE]"],
+        ["event: 你\u597d".encode(), "data: 你好".encode()],
+        [b"event: e", b"id: 7", b"data: y"],
+        [b": keep-alive"],
+        [b"event: only"],
+        [b"data: a\rdata: b"],
+        [b"event: x\rdata: y"],
+    ]
+)
+
+
+@st.composite
+def event_reads(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    """A stream of whole events, cut at every event's end (one read per event), at times also
+    inside an event; line ends mostly \n, at times \r\n or \r."""
+    stream = b""
+    cuts = []
+    for lines in draw(st.lists(EVENT_LINES, max_size=30)):
+        ending = draw(st.sampled_from([b"\n"] * 6 + [b"\r\n", b"\r"]))
+        stream += b"".join(line + ending for line in lines) + ending
+        cuts.append(len(stream))
+    cuts += draw(st.lists(st.integers(0, len(stream)), max_size=4))
+    return stream, sorted(cuts)
+
+
+@settings(max_examples=600, deadline=None)
+@given(event_reads())
+def test_framer_one_event_per_read_same_events_as_reference(case: tuple[bytes, list[int]]) -> None:
+    stream, cuts = case
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+    assert parse(SSEParser(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
 
 
 @pytest.mark.parametrize(
@@ -183,3 +231,49 @@ def test_loads_is_json_loads(data: str) -> None:
     except ValueError as exc:
         got = ("error", type(exc))
     assert got == expected
+
+
+# Anthropic-style events (the framer's regex lane when a read holds only these), with the odd
+# block of another shape that must leave it.
+EVENT_BLOCKS = st.one_of(
+    st.builds(
+        lambda name, value: f"event: {name}\ndata: {value}".encode(),
+        st.sampled_from(["content_block_delta", "", "a: b", " x", "你好"]),
+        st.sampled_from(['{"type":"x"}', "", " y", "data: z", "event: q", "你好"]),
+    ),
+    st.sampled_from(
+        [
+            b"event: e\ndata: a\ndata: b",
+            b"data: a\nevent: e",
+            b"event: e",
+            b"event:e\ndata: x",
+            b"event: e\ndata:x",
+            b": comment",
+            b"event: e\n: comment\ndata: x",
+            b"event: e\nid: 3\ndata: x",
+            b"data: plain",
+            b"xevent: e\ndata: x",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.one_of(EVENT_BLOCKS.filter(lambda b: b.startswith(b"event: ") and b.count(b"\n") == 1), EVENT_BLOCKS), max_size=40),
+    st.sampled_from([1, 5, 64, 1000, 1 << 16]),
+    st.lists(st.integers(0, 4000), max_size=3),
+)
+def test_framer_event_lined_reads_same_events_as_reference(blocks: list[bytes], size: int, extra: list[int]) -> None:
+    stream = b"".join(block + b"\n\n" for block in blocks)
+    cuts = sorted({*range(size, len(stream), size), *(c for c in extra if c < len(stream))})
+    assert parse(SSEFramer(), stream, cuts) == parse(ReferenceParser(), stream, cuts)
+
+
+def test_framer_event_lined_stream_in_large_pieces() -> None:
+    events = [f'event: e{i % 4}\ndata: {{"i":{i},"t":"你好"}}\n\n'.encode() for i in range(500)]
+    stream = b"".join(events)
+    expected = parse(ReferenceParser(), stream, [])
+    assert len(expected) == 500 and expected[7] == ("e3", '{"i":7,"t":"你好"}')
+    for size in (5, 333, 4096, 65536, len(stream)):
+        assert parse(SSEFramer(), stream, list(range(size, len(stream), size))) == expected

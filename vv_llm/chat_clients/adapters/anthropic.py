@@ -8,7 +8,6 @@ With thinking enabled, ``temperature`` is not sent (Anthropic only accepts 1 the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.anthropic_messages import (
@@ -26,7 +25,7 @@ from vv_llm.chat_clients.adapters.anthropic_messages import (
     usage_from_anthropic,
 )
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.sse import SSEEventDecoder
 from vv_llm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -212,7 +211,7 @@ class AnthropicAdapter(Adapter):
         )
 
 
-class AnthropicStreamDecoder(SSEStreamDecoder):
+class AnthropicStreamDecoder(SSEEventDecoder):
     """Messages API server-sent events → deltas.
 
     Tool-use blocks become tool-call fragments indexed 0, 1, ... in order; thinking blocks (with
@@ -229,39 +228,37 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         self._tools = 0
         self._usage: dict[str, Any] = {}
 
-    def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
+    def _event(self, event: str | None, data: str) -> ChatCompletionDeltaMessage | None:
         adapter = self._adapter
         try:
-            for event, data in events:
-                payload = self._event_object(data)
-                kind = payload.get("type") or event
-                if kind == "content_block_delta":
-                    delta = payload.get("delta") or {}
-                    if delta.get("type") == "text_delta":  # most events
-                        yield text_delta(delta.get("text"), payload)
-                    elif (other := self._block_delta(payload, delta)) is not None:
-                        yield other
-                elif kind == "content_block_start":
-                    yield from self._block_start(payload)
-                elif kind == "content_block_stop":
-                    yield from self._block_stop(payload)
-                elif kind == "message_start":
-                    message = payload.get("message") or {}
-                    self._merge_usage(message.get("usage"))
-                    yield ChatCompletionDeltaMessage.model_construct(role="assistant", raw_response=message)
-                elif kind == "message_delta":
-                    self._merge_usage(payload.get("usage"))
-                    yield ChatCompletionDeltaMessage.model_construct(
-                        finish_reason=finish_reason((payload.get("delta") or {}).get("stop_reason")),
-                        usage=usage_from_anthropic(self._usage),
-                        provider_content=list(self._provider) or None,
-                        raw_response=payload,
-                    )
-                elif kind == "message_stop":
-                    self.done = True
-                elif kind == "error":
-                    raise adapter.stream_error(payload)
-                # ping and event types added later carry nothing for us
+            payload = self._event_object(data)
+            kind = payload.get("type") or event
+            if kind == "content_block_delta":
+                delta = payload.get("delta") or {}
+                if delta.get("type") == "text_delta":  # most events
+                    return text_delta(delta.get("text"), payload)
+                return self._block_delta(payload, delta)
+            if kind == "content_block_start":
+                return self._block_start(payload)
+            if kind == "content_block_stop":
+                return self._block_stop(payload)
+            if kind == "message_start":
+                message = payload.get("message") or {}
+                self._merge_usage(message.get("usage"))
+                return ChatCompletionDeltaMessage.model_construct(role="assistant", raw_response=message)
+            if kind == "message_delta":
+                self._merge_usage(payload.get("usage"))
+                return ChatCompletionDeltaMessage.model_construct(
+                    finish_reason=finish_reason((payload.get("delta") or {}).get("stop_reason")),
+                    usage=usage_from_anthropic(self._usage),
+                    provider_content=list(self._provider) or None,
+                    raw_response=payload,
+                )
+            if kind == "message_stop":
+                self.done = True
+            elif kind == "error":
+                raise adapter.stream_error(payload)
+            return None  # ping and event types added later carry nothing for us
         except SHAPE_ERRORS as exc:
             raise adapter.shape_error(exc) from None
 
@@ -269,21 +266,21 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         if isinstance(usage, dict):
             self._usage.update({k: v for k, v in usage.items() if v is not None})
 
-    def _block_start(self, payload: dict[str, Any]) -> list[ChatCompletionDeltaMessage]:
+    def _block_start(self, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
         block = payload.get("content_block") or {}
         kind = block.get("type")
         state: dict[str, Any] = {"type": kind}
         self._blocks[payload.get("index", len(self._blocks))] = state
         construct = ChatCompletionDeltaMessage.model_construct
         if kind == "text":
-            return [construct(content=block["text"], raw_response=payload)] if block.get("text") else []
+            return construct(content=block["text"], raw_response=payload) if block.get("text") else None
         if kind == "thinking":
             state["thinking"] = [block.get("thinking") or ""]
             state["signature"] = block.get("signature") or ""
-            return [construct(reasoning_content=block["thinking"], raw_response=payload)] if block.get("thinking") else []
+            return construct(reasoning_content=block["thinking"], raw_response=payload) if block.get("thinking") else None
         if kind == "redacted_thinking":
             self._provider.append(dict(block))
-            return []
+            return None
         if kind == "tool_use":
             index = state["tool"] = self._tools
             self._tools += 1
@@ -295,8 +292,8 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
                 type="function",
                 function=FunctionCallDelta.model_construct(name=block.get("name"), arguments=arguments),
             )
-            return [construct(tool_calls=[call], raw_response=payload)]
-        return []
+            return construct(tool_calls=[call], raw_response=payload)
+        return None
 
     def _block_delta(self, payload: dict[str, Any], delta: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
         """A content block's delta other than text."""
@@ -320,14 +317,14 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
             return ChatCompletionDeltaMessage.model_construct(tool_calls=[call], raw_response=payload)
         return None
 
-    def _block_stop(self, payload: dict[str, Any]) -> list[ChatCompletionDeltaMessage]:
+    def _block_stop(self, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
         state = self._blocks.get(payload.get("index", -1))
         if state is None:
-            return []
+            return None
         if state["type"] == "thinking":
             self._provider.append({"type": "thinking", "thinking": "".join(state["thinking"]), "signature": state["signature"]})
         elif state["type"] == "tool_use" and not state["has_arguments"]:
             # A tool without arguments streams no JSON; say "{}" as the non-streamed reply does.
             call = ToolCallDelta.model_construct(index=state["tool"], function=FunctionCallDelta.model_construct(arguments="{}"))
-            return [ChatCompletionDeltaMessage.model_construct(tool_calls=[call], raw_response=payload)]
-        return []
+            return ChatCompletionDeltaMessage.model_construct(tool_calls=[call], raw_response=payload)
+        return None

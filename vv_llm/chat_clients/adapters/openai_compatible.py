@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
-from vv_llm.chat_clients.adapters.sse import SSEStreamDecoder
+from vv_llm.chat_clients.adapters.sse import SSEEventDecoder
 from vv_llm.chat_clients.think_tags import ThinkTagSplitter, split_think
 from vv_llm.types.enums import BackendType
 from vv_llm.types.messages import (
@@ -228,7 +227,7 @@ class OpenAICompatibleAdapter(Adapter):
         return OpenAIStreamDecoder(self)
 
 
-class OpenAIStreamDecoder(SSEStreamDecoder):
+class OpenAIStreamDecoder(SSEEventDecoder):
     """``data: {chunk}`` lines until ``data: [DONE]``."""
 
     _adapter: OpenAICompatibleAdapter
@@ -245,55 +244,53 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
                 return [ChatCompletionDeltaMessage.model_construct(content=content or None, reasoning_content=reasoning or None)]
         return []
 
-    def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
+    def _event(self, event: str | None, data: str) -> ChatCompletionDeltaMessage | None:
+        if data == "[DONE]":
+            self.done = True
+            return None
         adapter = self._adapter
-        think = self._think
-        if think is not None and think.settled:
-            think = None  # past the think block: content passes through as it is
         try:
-            for _event, data in events:
-                if data == "[DONE]":
-                    self.done = True
-                    continue
-                chunk = self._event_object(data)
-                if chunk.get("error"):
-                    raise adapter.stream_error(chunk)
-                choices = chunk.get("choices")
-                usage = chunk.get("usage")
-                if not choices:
-                    if usage:
-                        yield ChatCompletionDeltaMessage.model_construct(
-                            usage=usage_from_openai(usage, adapter.reasoning_in_completion), raw_response=chunk
-                        )
-                    continue
-                choice = choices[0]
-                delta = choice.get("delta") or {}
-                content = delta.get("content")
-                finish_reason = choice.get("finish_reason")
-                if not usage and "usage" in choice:
-                    usage = choice["usage"]  # Moonshot reports usage inside the choice
-                if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
-                    if finish_reason is None and not usage and (think is None or not content):
-                        yield text_delta(content, chunk)
-                        continue
-                    role = reasoning = calls = None
-                else:
-                    role = delta.get("role")
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                    calls = delta.get("tool_calls")
-                if content and think is not None and not reasoning:
-                    thought, content = think.feed(content)
-                    reasoning = thought or None
-                    content = content or None
-                yield stream_delta(
-                    role,
-                    content,
-                    reasoning,
-                    _tool_call_deltas(calls) if calls else None,
-                    finish_reason,
-                    usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
-                    chunk,
-                )
+            chunk = self._event_object(data)
+            if chunk.get("error"):
+                raise adapter.stream_error(chunk)
+            choices = chunk.get("choices")
+            usage = chunk.get("usage")
+            if not choices:
+                if usage:
+                    return ChatCompletionDeltaMessage.model_construct(
+                        usage=usage_from_openai(usage, adapter.reasoning_in_completion), raw_response=chunk
+                    )
+                return None
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            finish_reason = choice.get("finish_reason")
+            if not usage and "usage" in choice:
+                usage = choice["usage"]  # Moonshot reports usage inside the choice
+            think = self._think
+            if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
+                if finish_reason is None and not usage and (think is None or not content):
+                    return text_delta(content, chunk)
+                role = reasoning = calls = None
+            else:
+                role = delta.get("role")
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                calls = delta.get("tool_calls")
+            if content and think is not None and not reasoning:
+                thought, content = think.feed(content)
+                reasoning = thought or None
+                content = content or None
+                if think.settled:
+                    self._think = None  # past the think block: content passes through as it is
+            return stream_delta(
+                role,
+                content,
+                reasoning,
+                _tool_call_deltas(calls) if calls else None,
+                finish_reason,
+                usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
+                chunk,
+            )
         except SHAPE_ERRORS as exc:
             raise adapter.shape_error(exc) from None
 

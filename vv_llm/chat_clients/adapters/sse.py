@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import json.scanner
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, StreamDecoder
@@ -27,6 +28,9 @@ def loads(data: str) -> Any:
         return json.loads(data)  # leading whitespace is allowed there; anything else raises
     return value if end == len(data) else json.loads(data)
 
+
+_EVENT_AND_DATA = re.compile(r"\n\nevent: ([^\n]*)\ndata: ([^\n]*)")
+"""A blank line, then one ``event: …`` + ``data: …`` event: (event, data)."""
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """The longest SSE line accepted (16 MB): a provider's biggest event is far smaller; a body that
@@ -73,16 +77,6 @@ class SSEParser:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if keep_cr:
                 buffer += b"\r"
-        elif not self._data and self._event is None and buffer[-2:] == b"\n\n":
-            # Providers send one whole event per read; these two shapes skip the line loop.
-            end = len(buffer) - 2
-            first = buffer.find(b"\n")
-            if first == end and buffer[:6] == b"data: ":
-                self._buffer = b""
-                return [(None, buffer[6:end].decode("utf-8", "replace"))]
-            if buffer[:7] == b"event: " and buffer[first + 1 : first + 7] == b"data: " and buffer.find(b"\n", first + 1) == end:
-                self._buffer = b""
-                return [(buffer[7:first].decode("utf-8", "replace"), buffer[first + 7 : end].decode("utf-8", "replace"))]
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
         if len(self._buffer) > MAX_LINE_BYTES:
@@ -142,13 +136,29 @@ class SSEFramer:
         """The parser holds nothing: all bytes fed so far ended with a blank line."""
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
+        if self._idle and chunk[-2:] == b"\n\n":
+            # Providers write one whole event per read, in one of two shapes: sliced directly.
+            # The first line break is the one before the final one (``data: …``), or the next one
+            # is (``event: …`` + ``data: …``); a ``\r`` anywhere would be a line end too.
+            end = len(chunk) - 2
+            first = chunk.find(b"\n")
+            if first == end:
+                if chunk[:6] == b"data: " and b"\r" not in chunk:
+                    return [(None, chunk[6:end].decode("utf-8", "replace"))]
+            elif (
+                chunk[:7] == b"event: "
+                and chunk[first + 1 : first + 7] == b"data: "
+                and chunk.find(b"\n", first + 1) == end
+                and b"\r" not in chunk
+            ):
+                return [(chunk[7:first].decode("utf-8", "replace"), chunk[first + 7 : end].decode("utf-8", "replace"))]
         parser = self._parser
         if b"\r" in chunk:
             self._idle = False
             return parser.feed(chunk)
         end = chunk.rfind(b"\n\n")
         if self._idle and end == len(chunk) - 2 and chunk.find(b"\n\n") == end:
-            return parser.feed(chunk)  # one whole event: the parser's own fast path
+            return parser.feed(chunk)  # one whole event of another shape (comments, id:, multi-line data)
         events: list[tuple[str | None, str]] = []
         if not self._idle:
             first = chunk.find(b"\n\n")
@@ -172,6 +182,13 @@ class SSEFramer:
             # Every line break is in a separator (the separators cannot overlap): every event is
             # one ``data: …`` line, as OpenAI-style streams send them. Their values, in one split.
             return [(None, value) for value in text[6:].split("\n\ndata: ")]
+        if text.startswith("event: "):
+            # Every event ``event: …`` + ``data: …``, as Anthropic-style streams send them, in
+            # one regex pass. Each match holds 3 line breaks: when they are all of them, the
+            # matches cover the text (the first starts it; each ends at a line break or the end).
+            pairs: list[tuple[str | None, str]] = _EVENT_AND_DATA.findall("\n\n" + text)
+            if text.count("\n") + 2 == 3 * len(pairs):
+                return pairs
         events: list[tuple[str | None, str]] = []
         append = events.append
         for block in text.split("\n\n"):
@@ -195,10 +212,9 @@ class SSEFramer:
 
 
 class SSEStreamDecoder(StreamDecoder):
-    """A provider's server-sent events → deltas. Subclasses decode the ``(event, data)`` pairs,
-    either all at once (``_decode``) or one delta at a time (``_each``, a generator: the streaming
-    path then decodes each event only when its delta is asked for); anything of an unexpected
-    shape becomes the adapter's ResponseParseError."""
+    """A provider's server-sent events → deltas. Subclasses decode the ``(event, data)`` pairs all
+    at once (``_decode``), or one event at a time (:class:`SSEEventDecoder`); anything of an
+    unexpected shape becomes the adapter's ResponseParseError."""
 
     __slots__ = ("_adapter", "_sse", "done")
 
@@ -210,7 +226,7 @@ class SSEStreamDecoder(StreamDecoder):
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         return list(self.deltas(data))
 
-    def deltas(self, data: bytes) -> Iterator[ChatCompletionDeltaMessage]:
+    def deltas(self, data: bytes) -> Iterable[ChatCompletionDeltaMessage]:
         try:
             events = self._sse.feed(data)
         except LineTooLong as exc:
@@ -229,8 +245,7 @@ class SSEStreamDecoder(StreamDecoder):
             raise self._adapter.shape_error(exc) from None
 
     def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
-        """The deltas of ``events``; a generator in decoders that override it, whose shape errors
-        map shape errors to the adapter's ResponseParseError themselves (``adapter.shape_error``)."""
+        """The deltas of ``events``."""
         try:
             return iter(self._decode(events))
         except SHAPE_ERRORS as exc:
@@ -271,3 +286,37 @@ class SSEStreamDecoder(StreamDecoder):
         if not isinstance(value, dict | list):
             raise self._adapter.parse_error(f"unexpected stream data: {data[:200]!r}")
         return value
+
+
+class SSEEventDecoder(SSEStreamDecoder):
+    """An SSE decoder whose every event gives at most one delta, ``_event(event, data)``.
+
+    Events are decoded one at a time, each when its delta is asked for (a read that carries a
+    whole stream never holds all of it decoded). A read of one event, as providers write them,
+    is decoded at once: no generator per read.
+    """
+
+    __slots__ = ()
+
+    def deltas(self, data: bytes) -> Iterable[ChatCompletionDeltaMessage]:
+        try:
+            events = self._sse.feed(data)
+        except LineTooLong as exc:
+            raise self._adapter.parse_error(str(exc)) from None
+        if len(events) == 1:
+            event, payload = events[0]
+            delta = self._event(event, payload)
+            return () if delta is None else (delta,)
+        return self._each(events) if events else ()
+
+    def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
+        event_delta = self._event
+        for event, data in events:
+            delta = event_delta(event, data)
+            if delta is not None:
+                yield delta
+
+    def _event(self, event: str | None, data: str) -> ChatCompletionDeltaMessage | None:
+        """The delta of one event (None: it carries nothing for the caller). Shape errors are
+        mapped to the adapter's ResponseParseError here (``adapter.shape_error``)."""
+        raise NotImplementedError
