@@ -10,7 +10,8 @@ many repeats, makes blocks of non-stream calls on the OpenAI and Anthropic wires
   ``client.create_completion(messages=..., max_tokens=64).content``.
 
 It reports the client process's CPU time per call (``time.process_time``, the minimum over the
-repeats), the difference — vv-llm's own cost per call — and the ratio. CPU time spent in this
+repeats), the difference — vv-llm's own cost per call — also as the median of the differences
+within each repeat (paired: steadier under load), and the ratio. CPU time spent in this
 process holds up on a busy machine, where wall-clock latency does not. ``--async`` measures the
 async faces (``httpx.AsyncClient`` / ``create_async_chat_client``, calls awaited one after another);
 ``--profile`` prints a cProfile of the vv-llm side.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -134,13 +136,11 @@ def async_sides(wire: Wire, root: str) -> tuple[dict[str, Callable[[], Awaitable
     return {"raw": raw_call, "vv": vv_call}, raw.aclose
 
 
-def best_per_call(run_block: Callable[[str], float], sides: list[str], repeats: int, calls: int) -> dict[str, float]:
-    """The minimum CPU seconds per call of each side over ``repeats`` interleaved blocks of ``calls``
-    (the side that goes first alternates)."""
-    best = dict.fromkeys(sides, float("inf"))
-    for i in range(repeats):
-        for side in sides if i % 2 == 0 else sides[::-1]:
-            best[side] = min(best[side], run_block(side) / calls)
+def summary(samples: dict[str, list[float]]) -> dict[str, float]:
+    """Each side's minimum CPU seconds per call, and the median of the per-repeat differences
+    (``own``: paired, so drift in machine load that hits both sides of a repeat cancels)."""
+    best = {side: min(values) for side, values in samples.items()}
+    best["own"] = statistics.median(vv - raw for vv, raw in zip(samples["vv"], samples["raw"], strict=True))
     return best
 
 
@@ -159,11 +159,15 @@ def measure_sync(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, f
 
     for side in calls:  # warm the pools and caches
         block(side)
-    best = best_per_call(block, list(calls), args.repeats, args.calls)
+    samples: dict[str, list[float]] = {side: [] for side in calls}
+    sides = list(calls)
+    for i in range(args.repeats):
+        for side in sides if i % 2 == 0 else sides[::-1]:  # the side that goes first alternates
+            samples[side].append(block(side) / args.calls)
     if args.profile:
         profile(lambda: block("vv"))
     close()
-    return best
+    return summary(samples)
 
 
 def measure_async(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, float]:
@@ -182,11 +186,11 @@ def measure_async(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, 
 
         for side in calls:
             await block(side)
-        best = dict.fromkeys(calls, float("inf"))
+        samples: dict[str, list[float]] = {side: [] for side in calls}
         sides = list(calls)
         for i in range(args.repeats):
             for side in sides if i % 2 == 0 else sides[::-1]:
-                best[side] = min(best[side], await block(side) / args.calls)
+                samples[side].append(await block(side) / args.calls)
         if args.profile:
             import cProfile
 
@@ -196,7 +200,7 @@ def measure_async(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, 
             prof.disable()
             print_profile(prof)
         await close()
-        return best
+        return summary(samples)
 
     return asyncio.run(main())
 
@@ -219,8 +223,8 @@ def print_profile(prof: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=200, help="calls per timed block (default 200)")
-    parser.add_argument("--repeats", type=int, default=15, help="interleaved blocks per side (default 15)")
+    parser.add_argument("--calls", type=int, default=100, help="calls per timed block (default 100)")
+    parser.add_argument("--repeats", type=int, default=40, help="interleaved blocks per side (default 40)")
     parser.add_argument("--async", dest="use_async", action="store_true", help="the async faces")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the vv-llm side")
     parser.add_argument("--wire", choices=[w.title.lower() for w in WIRES], help="one wire only")
@@ -229,15 +233,19 @@ def main() -> None:
     server, root = start_server(args.server or find_server())
     face = "async" if args.use_async else "sync"
     try:
-        print(f"| wire ({face}) | raw httpx CPU µs/call | vv-llm CPU µs/call | vv-llm's own µs/call | vv-llm ÷ raw |")
-        print("|---|---:|---:|---:|---:|")
+        print(
+            f"| wire ({face}) | raw httpx CPU µs/call | vv-llm CPU µs/call | vv-llm's own µs/call (min − min) | paired median | vv-llm ÷ raw |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
         for wire in WIRES:
             if args.wire and wire.title.lower() != args.wire:
                 continue
             wire.load_settings(root)
             best = measure_async(wire, root, args) if args.use_async else measure_sync(wire, root, args)
-            raw_us, vv_us = best["raw"] * 1e6, best["vv"] * 1e6
-            print(f"| {wire.title} | {raw_us:.0f} | {vv_us:.0f} | {vv_us - raw_us:.0f} | {vv_us / raw_us:.2f}× |", flush=True)
+            raw_us, vv_us, own_us = best["raw"] * 1e6, best["vv"] * 1e6, best["own"] * 1e6
+            print(
+                f"| {wire.title} | {raw_us:.0f} | {vv_us:.0f} | {vv_us - raw_us:.0f} | {own_us:.0f} | {vv_us / raw_us:.2f}× |", flush=True
+            )
     finally:
         settings.reset()
         server.terminate()
