@@ -114,11 +114,13 @@ class _Requests:
     """Builds each call's ``httpx.Request`` the cheapest way httpx's public API allows.
 
     ``client.build_request`` parses the URL string (~20-30 µs, more than the rest of a call's own
-    work) and merges the client's default headers into a fresh ``Headers`` every time. An
-    endpoint's URL and headers repeat call after call, so the parsed ``httpx.URL`` and the merged
-    headers are kept. Our own clients have no base URL, params, auth or default cookies, so the
-    request they would build is made directly; a client the caller gave (which may have any of
-    those), or one that has received cookies, still goes through ``build_request``.
+    work), merges the client's default headers into a fresh ``Headers`` and has ``Request`` work
+    out its Host and Content-Length every time. An endpoint's URL and headers repeat call after
+    call, so the parsed ``httpx.URL`` and the merged header list are kept, and a POST of bytes is
+    made from them as the exact request ``build_request`` would make (same header list, body and
+    timeouts; ``tests/unit/engine/test_request_building.py`` holds the two side by side). That is
+    for our own clients, which have no base URL, params, auth or default cookies; a client the
+    caller gave, or one that has received cookies, still goes through ``build_request``.
     """
 
     _given: Any
@@ -126,7 +128,7 @@ class _Requests:
     def __init__(self) -> None:
         self._timeouts: dict[tuple[float, float], tuple[httpx.Timeout, dict[str, float | None]]] = {}
         self._urls: dict[str, httpx.URL] = {}
-        self._headers: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+        self._headers: dict[tuple[tuple[str, str], ...], tuple[httpx.Headers, list[tuple[bytes, bytes]], bool, bool]] = {}
 
     def _timeout(self, t: Timeouts) -> tuple[httpx.Timeout, dict[str, float | None]]:
         key = (t.connect, t.read)
@@ -148,15 +150,27 @@ class _Requests:
         if client is self._given or client.cookies:
             return client.build_request(r.method, url, headers=r.headers, content=r.body, timeout=timeout)
         key = tuple(r.headers.items())
-        headers = self._headers.get(key)
-        if headers is None:
+        merged = self._headers.get(key)
+        if merged is None:
             headers = httpx.Headers(client.headers)  # what build_request merges: httpx's defaults, ours over them
             headers.update(r.headers)
+            merged = (headers, headers.raw, "host" in headers, "content-length" in headers or "transfer-encoding" in headers)
             if len(self._headers) < 64:  # per-call extra_headers vary: do not keep them all
-                self._headers[key] = headers
-        # Request copies the headers it is given (the kept ones are never changed) and reads nothing
-        # from the extensions' timeout dict but its values.
-        return httpx.Request(r.method, url, headers=headers, content=r.body, extensions={"timeout": timeout_dict})
+                self._headers[key] = merged
+        headers, raw, has_host, has_length = merged
+        body = r.body
+        if r.method != "POST" or type(body) is not bytes:
+            # Request copies the headers it is given (the kept ones are never changed).
+            return httpx.Request(r.method, url, headers=headers, content=body, extensions={"timeout": timeout_dict})
+        # What Request(content=body) adds: Host first (unless given), Content-Length last (unless given).
+        items = [(b"Host", url.netloc), *raw] if not has_host else list(raw)
+        if not has_length:
+            items.append((b"Content-Length", str(len(body)).encode("ascii")))
+        request = httpx.Request(
+            "POST", url, headers=httpx.Headers(items), stream=httpx.ByteStream(body), extensions={"timeout": timeout_dict}
+        )
+        request.read()  # request.content, as after Request(content=body): the same bytes, not copied
+        return request
 
 
 class SyncTransport(_Requests):

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from vv_llm.chat_clients import BackendType, create_async_chat_client, create_chat_client
-from vv_llm.chat_clients.transport import shared_sync_transport
+from vv_llm.chat_clients.transport import AsyncTransport, SyncTransport, shared_sync_transport
 from vv_llm.settings import settings
 from vv_llm.testing import Reply
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
+from vv_llm.types.effects import HttpRequest, Timeouts
 
 USER = [{"role": "user", "content": "hello"}]
 OPENAI_REPLY = {
@@ -93,3 +94,28 @@ def test_a_given_http_client_keeps_its_own_defaults(fake_settings, fake_llm_serv
     assert (first.headers["x-team"], first.headers["user-agent"], first.query) == ("search", "team-agent/1", {"tenant": "t1"})
     assert second.headers["x-team"] == "ads"
     assert first.headers["authorization"] == f"Bearer {FAKE_KEY}"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "application/json", "accept": "application/json", "authorization": "Bearer sk-test"},
+        {"x-api-key": "sk-test", "anthropic-version": "2023-06-01", "User-Agent": "mine/2"},
+        {"content-type": "application/json", "Host": "proxy.example:8443", "content-length": "2"},
+    ],
+)
+@pytest.mark.parametrize("body", [b'{"model":"m","messages":[]}', None])
+@pytest.mark.parametrize("face", [SyncTransport, AsyncTransport])
+def test_the_request_is_the_one_httpx_build_request_makes(headers, body, face):
+    """Same method, URL, header list (names, order, values), body and timeouts as
+    ``client.build_request`` — the kept URL and headers change nothing on the wire."""
+    transport = face()
+    url = "http://127.0.0.1:9/v1/chat/completions?api-version=2024-10-21"
+    http = httpx.Client(timeout=None) if face is SyncTransport else httpx.AsyncClient(timeout=None)
+    for _ in range(2):  # built, then from what was kept
+        ours = transport.request(http, HttpRequest("POST", url, headers, body), Timeouts(3.0, 30.0))
+        theirs = http.build_request(
+            "POST", url, headers=headers, content=body, timeout=httpx.Timeout(3.0, read=30.0, write=30.0, pool=30.0)
+        )
+        assert (ours.method, ours.url, ours.headers.raw, ours.content) == (theirs.method, theirs.url, theirs.headers.raw, theirs.content)
+        assert ours.extensions == theirs.extensions
