@@ -14,7 +14,9 @@ repeats), the difference — vv-llm's own cost per call — also as the median o
 within each repeat (paired: steadier under load), and the ratio. CPU time spent in this
 process holds up on a busy machine, where wall-clock latency does not. ``--async`` measures the
 async faces (``httpx.AsyncClient`` / ``create_async_chat_client``, calls awaited one after another);
-``--profile`` prints a cProfile of the vv-llm side.
+``--profile`` prints a cProfile of the vv-llm side. ``--in-process`` answers both sides with the
+server's reply through ``httpx.MockTransport`` instead of a socket: what remains is the clients' own
+CPU (httpx's request and response handling included), steadier than socket I/O on a busy machine.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ if __package__ in (None, ""):
 import httpx  # noqa: E402
 
 from vv_llm.chat_clients import create_async_chat_client, create_chat_client  # noqa: E402
+from vv_llm.chat_clients.transport import shared_async_transport, shared_sync_transport  # noqa: E402
 from vv_llm.settings import settings  # noqa: E402
 from vv_llm.types.enums import BackendType  # noqa: E402
 
@@ -102,9 +105,19 @@ def start_server(path: str) -> tuple[subprocess.Popen[str], str]:
     return server, f"http://127.0.0.1:{line[1]}"
 
 
-def sync_sides(wire: Wire, root: str) -> tuple[dict[str, Callable[[], str]], Callable[[], None]]:
-    raw = httpx.Client(headers=wire.headers(), timeout=60.0, limits=LIMITS)
+def in_process(wire: Wire, root: str) -> httpx.MockTransport:
+    """An httpx transport that answers every request with the fake server's reply, read once."""
+    reply = httpx.post(root + wire.path, json=wire.body(), headers=wire.headers())
+    reply.raise_for_status()
+    headers, body = {"content-type": reply.headers["content-type"]}, reply.content
+    return httpx.MockTransport(lambda request: httpx.Response(200, headers=headers, content=body))
+
+
+def sync_sides(wire: Wire, root: str, mock: httpx.MockTransport | None) -> tuple[dict[str, Callable[[], str]], Callable[[], None]]:
+    raw = httpx.Client(headers=wire.headers(), timeout=60.0, limits=LIMITS, transport=mock)
     url = root + wire.path
+    if mock is not None:  # vv-llm's own pooled client for no proxy, on the same transport (a profiling aid may reach in)
+        shared_sync_transport()._own[None] = httpx.Client(limits=LIMITS, timeout=None, transport=mock)
 
     def raw_call() -> str:
         r = raw.post(url, json=wire.body())
@@ -119,9 +132,15 @@ def sync_sides(wire: Wire, root: str) -> tuple[dict[str, Callable[[], str]], Cal
     return {"raw": raw_call, "vv": vv_call}, raw.close
 
 
-def async_sides(wire: Wire, root: str) -> tuple[dict[str, Callable[[], Awaitable[str]]], Callable[[], Awaitable[None]]]:
-    raw = httpx.AsyncClient(headers=wire.headers(), timeout=60.0, limits=LIMITS)
+def async_sides(
+    wire: Wire, root: str, mock: httpx.MockTransport | None
+) -> tuple[dict[str, Callable[[], Awaitable[str]]], Callable[[], Awaitable[None]]]:
+    raw = httpx.AsyncClient(headers=wire.headers(), timeout=60.0, limits=LIMITS, transport=mock)
     url = root + wire.path
+    if mock is not None:
+        shared_async_transport()._per_loop[asyncio.get_running_loop()] = {
+            None: httpx.AsyncClient(limits=LIMITS, timeout=None, transport=mock)
+        }
 
     async def raw_call() -> str:
         r = await raw.post(url, json=wire.body())
@@ -145,7 +164,7 @@ def summary(samples: dict[str, list[float]]) -> dict[str, float]:
 
 
 def measure_sync(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, float]:
-    calls, close = sync_sides(wire, root)
+    calls, close = sync_sides(wire, root, in_process(wire, root) if args.in_process else None)
     texts = {side: call() for side, call in calls.items()}
     if texts["raw"] != texts["vv"] or not texts["raw"]:
         raise SystemExit(f"{wire.title}: replies differ: {texts}")
@@ -172,7 +191,7 @@ def measure_sync(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, f
 
 def measure_async(wire: Wire, root: str, args: argparse.Namespace) -> dict[str, float]:
     async def main() -> dict[str, float]:
-        calls, close = async_sides(wire, root)
+        calls, close = async_sides(wire, root, in_process(wire, root) if args.in_process else None)
         texts = {side: await call() for side, call in calls.items()}
         if texts["raw"] != texts["vv"] or not texts["raw"]:
             raise SystemExit(f"{wire.title}: replies differ: {texts}")
@@ -227,11 +246,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=40, help="interleaved blocks per side (default 40)")
     parser.add_argument("--async", dest="use_async", action="store_true", help="the async faces")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the vv-llm side")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="answer both sides in-process (httpx.MockTransport with the server's reply): no sockets, steadier on a busy machine",
+    )
     parser.add_argument("--wire", choices=[w.title.lower() for w in WIRES], help="one wire only")
     parser.add_argument("--server", default=None, help="fake_llm.js to run (default: the shared harness's)")
     args = parser.parse_args()
     server, root = start_server(args.server or find_server())
-    face = "async" if args.use_async else "sync"
+    face = ("async" if args.use_async else "sync") + (", in-process" if args.in_process else "")
     try:
         print(
             f"| wire ({face}) | raw httpx CPU µs/call | vv-llm CPU µs/call | vv-llm's own µs/call (min − min) | paired median | vv-llm ÷ raw |"
