@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 _CALL_ONLY = ("stream", "messages")
 """Arguments a call takes that make no sense as a client's defaults."""
 _MERGED = ("extra_body", "extra_headers")
-_OPTION_SET = frozenset(OPTION_NAMES)
 """Options whose call-level value is merged into the client's default rather than replacing it."""
+_OPTION_SET = frozenset(OPTION_NAMES)
 
 
 class ChatClientOptions(CompletionOptions, total=False):
