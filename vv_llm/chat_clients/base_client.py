@@ -21,6 +21,7 @@ _CALL_ONLY = ("stream", "messages")
 """Arguments a call takes that make no sense as a client's defaults."""
 _MERGED = ("extra_body", "extra_headers")
 """Options whose call-level value is merged into the client's default rather than replacing it."""
+_OPTION_SET = frozenset(OPTION_NAMES)
 
 
 class ChatClientOptions(CompletionOptions, total=False):
@@ -93,18 +94,21 @@ class _ClientBase:
 
     def _prepare(self, messages: Any, model: str | None, stream: bool, given: dict[str, Any]) -> PreparedCall:
         """The call's options (``CompletionOptions`` by name, anything else for the provider) over the client's defaults."""
-        options = {}
-        for name in OPTION_NAMES:
-            value = given.pop(name, None)
-            if value is not None:
-                options[name] = value
+        options: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        for name, value in given.items():  # the few given, not every known name
+            if name in _OPTION_SET:
+                if value is not None:
+                    options[name] = value
+            else:
+                extras[name] = value
         if self.defaults:
             defaults = self.defaults
             merged = {name: {**defaults[name], **options[name]} for name in _MERGED if name in options and defaults.get(name)}
             options = {**defaults, **options, **merged}
-        if given:
+        if extras:
             # Anything else (seed, frequency_penalty, ...) goes to the provider as is.
-            options["extra_body"] = {**(options.get("extra_body") or {}), **given}
+            options["extra_body"] = {**(options.get("extra_body") or {}), **extras}
         return self._engine.prepare(messages, model or self.model, stream, options)
 
     def _count_call(self, messages: Any, model: str | None, tools: Any) -> PreparedCall:

@@ -274,7 +274,8 @@ class CallEngine:
                         raise adapter.error_from_response(response)
                     message: ChatCompletionMessage = adapter.parse_response(response)
                     message.trimmed_messages = call.trimmed
-                    yield from gate.finish(ticket, message.usage)
+                    if ticket is not None:
+                        yield from gate.finish(ticket, message.usage)
                     cooldowns.recovered(endpoint.id)
                     if shaped is not None:
                         message.request_report = shaped.report

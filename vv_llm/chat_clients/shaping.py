@@ -37,6 +37,7 @@ PROVIDER_OPTIONS = (
     "prompt_cache",
 )
 """Call options that reach the provider (timeouts, deadline, retries and context control are ours)."""
+_ORDER = {name: i for i, name in enumerate(PROVIDER_OPTIONS)}
 UNSUPPORTED_POLICIES = ("warn", "error", "drop")
 _CLEARED: dict[str, Any] = {"prompt_cache": False}
 _SENT = OptionReport("sent")
@@ -61,7 +62,8 @@ def call_options(options: dict[str, Any], resolved: ResolvedModel) -> CallOption
     unsupported = options.get("unsupported") or "warn"
     if unsupported not in UNSUPPORTED_POLICIES:
         raise InvalidRequestError(f"unsupported must be one of warn, error, drop (got {unsupported!r})")
-    given = tuple(name for name in PROVIDER_OPTIONS if _given(options.get(name)))
+    # The caller's few options, in PROVIDER_OPTIONS order (the report lists them so).
+    given = tuple(sorted((name for name in options if name in _ORDER and _given(options[name])), key=_ORDER.__getitem__))
     spec = None
     capability = "instruction"
     if options.get("response_format") is not None:

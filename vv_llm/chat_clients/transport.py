@@ -110,14 +110,77 @@ def _up_to_output(pending: Iterable[Any], deltas: list[Any], opened: OpenedRespo
     return False
 
 
-class SyncTransport:
+class _Requests:
+    """Builds each call's ``httpx.Request`` the cheapest way httpx's public API allows.
+
+    ``client.build_request`` parses the URL string (~20-30 µs, more than the rest of a call's own
+    work), merges the client's default headers into a fresh ``Headers`` and has ``Request`` work
+    out its Host and Content-Length every time. An endpoint's URL and headers repeat call after
+    call, so the parsed ``httpx.URL`` and the merged header list are kept, and a POST of bytes is
+    made from them as the exact request ``build_request`` would make (same header list, body and
+    timeouts; ``tests/unit/engine/test_request_building.py`` holds the two side by side). That is
+    for our own clients, which have no base URL, params, auth or default cookies; a client the
+    caller gave, or one that has received cookies, still goes through ``build_request``.
+    """
+
+    _given: Any
+
+    def __init__(self) -> None:
+        self._timeouts: dict[tuple[float, float], tuple[httpx.Timeout, dict[str, float | None]]] = {}
+        self._urls: dict[str, httpx.URL] = {}
+        self._headers: dict[tuple[tuple[str, str], ...], tuple[httpx.Headers, list[tuple[bytes, bytes]], bool, bool]] = {}
+
+    def _timeout(self, t: Timeouts) -> tuple[httpx.Timeout, dict[str, float | None]]:
+        key = (t.connect, t.read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            made = _httpx_timeout(t)
+            timeout = (made, made.as_dict())
+            if len(self._timeouts) < 64:  # deadline-shortened timeouts are one-offs: do not keep them all
+                self._timeouts[key] = timeout
+        return timeout
+
+    def request(self, client: httpx.Client | httpx.AsyncClient, r: HttpRequest, t: Timeouts) -> httpx.Request:
+        url = self._urls.get(r.url)
+        if url is None:
+            url = httpx.URL(r.url)
+            if len(self._urls) < 256:
+                self._urls[r.url] = url
+        timeout, timeout_dict = self._timeout(t)
+        if client is self._given or client.cookies:
+            return client.build_request(r.method, url, headers=r.headers, content=r.body, timeout=timeout)
+        key = tuple(r.headers.items())
+        merged = self._headers.get(key)
+        if merged is None:
+            headers = httpx.Headers(client.headers)  # what build_request merges: httpx's defaults, ours over them
+            headers.update(r.headers)
+            merged = (headers, headers.raw, "host" in headers, "content-length" in headers or "transfer-encoding" in headers)
+            if len(self._headers) < 64:  # per-call extra_headers vary: do not keep them all
+                self._headers[key] = merged
+        headers, raw, has_host, has_length = merged
+        body = r.body
+        if r.method != "POST" or type(body) is not bytes:
+            # Request copies the headers it is given (the kept ones are never changed).
+            return httpx.Request(r.method, url, headers=headers, content=body, extensions={"timeout": timeout_dict})
+        # What Request(content=body) adds: Host first (unless given), Content-Length last (unless given).
+        items = [(b"Host", url.netloc), *raw] if not has_host else list(raw)
+        if not has_length:
+            items.append((b"Content-Length", str(len(body)).encode("ascii")))
+        request = httpx.Request(
+            "POST", url, headers=httpx.Headers(items), stream=httpx.ByteStream(body), extensions={"timeout": timeout_dict}
+        )
+        request.read()  # request.content, as after Request(content=body): the same bytes, not copied
+        return request
+
+
+class SyncTransport(_Requests):
     """Shares one ``httpx.Client`` per proxy across all sync clients (thread-safe)."""
 
     def __init__(self, http_client: httpx.Client | None = None):
+        super().__init__()
         self._own: dict[str | None, httpx.Client] = {}
         self._given = http_client
         self._lock = threading.Lock()
-        self._timeouts: dict[tuple[float, float], httpx.Timeout] = {}
 
     def client(self, proxy: str | None) -> httpx.Client:
         if self._given is not None:
@@ -131,22 +194,13 @@ class SyncTransport:
                     self._own[proxy] = client
         return client
 
-    def _timeout(self, t: Timeouts) -> httpx.Timeout:
-        key = (t.connect, t.read)
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = _httpx_timeout(t)
-            if len(self._timeouts) < 64:  # deadline-shortened timeouts are one-offs: do not keep them all
-                self._timeouts[key] = timeout
-        return timeout
-
     def perform(self, effect: Any) -> Any:
         kind = type(effect)
         if kind is Send:
             client = self.client(effect.proxy)
             r = effect.request
             try:
-                request = client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
+                request = self.request(client, r, effect.timeouts)
                 if effect.deadline is None:
                     response = client.send(request)
                     return HttpResponse(response.status_code, response.headers, response.content)
@@ -163,7 +217,7 @@ class SyncTransport:
             r = effect.request
             try:
                 response = client.send(
-                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts)),
+                    self.request(client, r, effect.timeouts),
                     stream=True,
                 )
                 if response.status_code >= 400:
@@ -207,15 +261,15 @@ class SyncTransport:
         self._own.clear()
 
 
-class AsyncTransport:
+class AsyncTransport(_Requests):
     """One ``httpx.AsyncClient`` per event loop and proxy (async clients cannot cross loops)."""
 
     def __init__(self, http_client: httpx.AsyncClient | None = None):
+        super().__init__()
         self._given = http_client
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str | None, httpx.AsyncClient]] = (
             weakref.WeakKeyDictionary()
         )
-        self._timeouts: dict[tuple[float, float], httpx.Timeout] = {}
 
     def client(self, proxy: str | None) -> httpx.AsyncClient:
         if self._given is not None:
@@ -229,24 +283,13 @@ class AsyncTransport:
             client = clients[proxy] = httpx.AsyncClient(proxy=proxy, limits=_LIMITS, timeout=None)
         return client
 
-    def _timeout(self, t: Timeouts) -> httpx.Timeout:
-        key = (t.connect, t.read)
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = _httpx_timeout(t)
-            if len(self._timeouts) < 64:  # deadline-shortened timeouts are one-offs: do not keep them all
-                self._timeouts[key] = timeout
-        return timeout
-
     async def perform(self, effect: Any) -> Any:
         kind = type(effect)
         if kind is Send:
             client = self.client(effect.proxy)
             r = effect.request
             try:
-                sending = client.send(
-                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts))
-                )
+                sending = client.send(self.request(client, r, effect.timeouts))
                 if effect.deadline is None:
                     response = await sending
                 else:
@@ -262,7 +305,7 @@ class AsyncTransport:
             r = effect.request
             try:
                 response = await client.send(
-                    client.build_request(r.method, r.url, headers=r.headers, content=r.body, timeout=self._timeout(effect.timeouts)),
+                    self.request(client, r, effect.timeouts),
                     stream=True,
                 )
                 if response.status_code >= 400:

@@ -83,8 +83,12 @@ SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, Rec
 """What a provider answer of an unexpected shape raises while being read (turned into ResponseParseError)."""
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""``json.dumps`` with these arguments builds a new encoder on every call; one is kept instead."""
+
+
 def dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _encode(payload).encode()
 
 
 OptionFate = tuple[str, "str | None"]
