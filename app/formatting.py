@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -54,7 +54,7 @@ def decimal(value: float | None, places: int) -> str | None:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def local_time(value: datetime | None) -> str:
@@ -65,7 +65,7 @@ def local_time(value: datetime | None) -> str:
 
 
 def iso_utc(value: datetime | None) -> str | None:
-    return None if value is None else _aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if value is None else _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def home_relative(path: Path) -> str:

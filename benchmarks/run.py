@@ -386,7 +386,7 @@ def render(
         if r.busy
     ]
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "# vv-llm benchmark results",
         "",

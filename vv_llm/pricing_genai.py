@@ -7,7 +7,7 @@ the first price asked of it, not with ``vv_llm``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -56,7 +56,7 @@ def genai_model_prices(backend: str, model_id: str, when: datetime | None = None
     if found is None:
         return None
     provider, model = found
-    price = model.get_prices(when or datetime.now(timezone.utc))
+    price = model.get_prices(when or datetime.now(UTC))
     values = {ours: getattr(price, theirs, None) for ours, theirs in _KEYS.items()}
     if values["input"] is None or values["output"] is None:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -38,7 +38,7 @@ def seed_demo_history(
     of runs a day); returns how many runs. Rows go in bulk, a few thousand runs at a time, so a
     benchmark can write 100,000 runs in about a minute."""
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     count = 0
     runs: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app import formatting as fmt
@@ -103,7 +103,7 @@ def run_to_dict(view: RunView) -> dict[str, Any]:
 
 
 def to_json(runs: Sequence[RunView]) -> str:
-    exported_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    exported_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     payload = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": exported_at, "runs": [run_to_dict(v) for v in runs]}
     return json.dumps(payload, ensure_ascii=False, indent=2)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
@@ -37,8 +37,8 @@ def _window(days: list[date]) -> tuple[datetime | None, datetime | None]:
     if not days:
         return None, None
     local = datetime.now().astimezone().tzinfo
-    start = datetime.combine(days[0], time.min, tzinfo=local).astimezone(timezone.utc)
-    end = (datetime.combine(days[-1], time.min, tzinfo=local) + timedelta(days=1)).astimezone(timezone.utc)
+    start = datetime.combine(days[0], time.min, tzinfo=local).astimezone(UTC)
+    end = (datetime.combine(days[-1], time.min, tzinfo=local) + timedelta(days=1)).astimezone(UTC)
     return start, end
 
 

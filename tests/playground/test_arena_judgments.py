@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,7 @@ def test_ratings_csv_is_scrubbed_and_safe_to_open_in_a_spreadsheet(store: Histor
 
 
 def test_votes_are_filtered_by_vote_time_and_tag(store: HistoryStore, tmp_path: Path) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     old, old_seats = stored_run(store, ["m1", "m2"])
     new, new_seats = stored_run(store, ["m1", "m2"])
@@ -202,7 +203,7 @@ def test_votes_are_filtered_by_vote_time_and_tag(store: HistoryStore, tmp_path: 
     db.execute("UPDATE votes SET created_at = datetime(created_at, '-3 days') WHERE run_id = ?", (old,))
     db.commit()
     db.close()
-    since = datetime.now(timezone.utc) - timedelta(days=1)
+    since = datetime.now(UTC) - timedelta(days=1)
     assert [r.vote.run_id for r in load_votes(store, start=since).records] == [new]
     assert [r.vote.run_id for r in load_votes(store, end=since).records] == [old]
     assert [r.vote.run_id for r in load_votes(store, tags=["coding"]).records] == [old]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def test_usage_numbers_per_day_model_and_endpoint(tmp_path: Path) -> None:
     store = history_store(tmp_path)
 
     def row(model: str, status: str, prompt: int, completion: int, cost: float | None, ttft: float | None, day: int) -> None:
-        created = datetime(2026, 3, day, 12, tzinfo=timezone.utc)
+        created = datetime(2026, 3, day, 12, tzinfo=UTC)
         with store.session() as s:
             if s.get(Run, f"r{day}") is None:
                 s.add(Run(id=f"r{day}", created_at=created, status="done"))
@@ -192,7 +192,7 @@ def test_demo_calls_are_counted_and_left_out_with_their_runs(tmp_path: Path) -> 
     from vv_llm.testing.demo import DEMO_ENDPOINT_ID
 
     store = history_store(tmp_path)
-    created = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    created = datetime(2026, 3, 1, 12, tzinfo=UTC)
     calls = {  # run: (backend, model, endpoint)
         "demo": [("local", "demo-fast", DEMO_ENDPOINT_ID), ("local", "demo-slow", None)],
         "real": [("openai", "gpt-4o", "work"), ("local", "demo-fast", DEMO_ENDPOINT_ID), ("openai", "demo-x", None)],

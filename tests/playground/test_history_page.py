@@ -7,6 +7,7 @@ import io
 import json
 import socket
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,14 @@ def demo_runs(history_url: str) -> Iterator[Any]:
 
 
 def test_runs_are_searchable_by_text_model_and_date(demo_runs: Any) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     store = demo_runs
     assert store.count() == 2
     assert [v.run.user_prompt for v in store.search("haiku")] == ["Write a haiku"]
     assert [v.run.user_prompt for v in store.search("SHORT ANSWER")] == ["Write a haiku", "Explain RAG"]  # answers, any case
     assert [v.run.user_prompt for v in store.search(models=["demo-thinker"])] == ["Explain RAG"]
-    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
     assert store.count(start=tomorrow) == 0 and store.count(end=tomorrow) == 2
     assert store.count("100%_") == 0  # LIKE wildcards are matched literally
 

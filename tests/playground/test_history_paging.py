@@ -4,7 +4,7 @@ runs a full read of the history finds for it (SQLite and PostgreSQL), in the sam
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ def history(history_url: str) -> Any:
     from app.history.store import HistoryStore
 
     store = HistoryStore(history_url)
-    same_time = datetime(2026, 2, 25, 9, 30, tzinfo=timezone.utc)
+    same_time = datetime(2026, 2, 25, 9, 30, tzinfo=UTC)
     with store.session() as s:
         for run_id, model in (("tie-a", "twin-model"), ("tie-b", "other-model")):
             s.add(Run(id=run_id, created_at=same_time, user_prompt=f"Tied prompt {run_id}", status="done"))
@@ -29,7 +29,7 @@ def history(history_url: str) -> Any:
             s.add(RunResult(run_id=run_id, position=1, model=model, status="done", content="again"))
         s.commit()
     # after the rows above: the writer numbers its results itself (PostgreSQL's sequence does not see them)
-    seed_demo_history(store, days=12, seed=3, runs_per_day=(2, 5), now=datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    seed_demo_history(store, days=12, seed=3, runs_per_day=(2, 5), now=datetime(2026, 3, 1, 12, tzinfo=UTC))
     for view in store.search(models=["demo-slow"], limit=2):
         save_rating(store, view.results[0].result.id, thumb=1)
     return store

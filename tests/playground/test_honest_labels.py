@@ -7,7 +7,7 @@ import io
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def _add_real_call(data_dir: Path, cost: float) -> None:
     from app.history.models import Run, RunResult
 
     store = history_store(data_dir)
-    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    now = datetime.now(UTC) - timedelta(minutes=5)
     with store.session() as s:
         run = Run(id=uuid.uuid4().hex, user_prompt="real", title="real", status="done", created_at=now, finished_at=now)
         s.add(run)

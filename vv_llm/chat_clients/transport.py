@@ -295,7 +295,7 @@ class AsyncTransport(_Requests):
                 else:
                     try:
                         response = await asyncio.wait_for(sending, max(0.0, effect.deadline - time.monotonic()))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise deadline_error() from None
             except (httpx.HTTPError, UnicodeError) as exc:
                 raise _send_error(exc, r) from None

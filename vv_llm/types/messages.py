@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vv_llm.types.report import RequestReport
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 _MISSING = object()
 _IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)

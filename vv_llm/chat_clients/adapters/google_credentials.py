@@ -23,7 +23,7 @@ import math
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from vv_llm.errors import APIConnectionError, AuthenticationError, SettingsError
@@ -234,8 +234,8 @@ def _seconds_left(expiry: datetime | None) -> float:
     if expiry is None:
         return math.inf
     if expiry.tzinfo is None:  # google-auth keeps naive UTC datetimes
-        expiry = expiry.replace(tzinfo=timezone.utc)
-    return (expiry - datetime.now(timezone.utc)).total_seconds()
+        expiry = expiry.replace(tzinfo=UTC)
+    return (expiry - datetime.now(UTC)).total_seconds()
 
 
 def _short(exc: BaseException) -> str:
