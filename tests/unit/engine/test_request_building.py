@@ -15,7 +15,7 @@ from vv_llm.chat_clients.transport import AsyncTransport, SyncTransport, shared_
 from vv_llm.settings import settings
 from vv_llm.testing import Reply
 from vv_llm.testing.settings import FAKE_KEY, fake_settings_dict
-from vv_llm.types.effects import HttpRequest, Timeouts
+from vv_llm.types.effects import HttpRequest, Open, Send, Timeouts
 
 USER = [{"role": "user", "content": "hello"}]
 OPENAI_REPLY = {
@@ -119,3 +119,63 @@ def test_the_request_is_the_one_httpx_build_request_makes(headers, body, face):
         )
         assert (ours.method, ours.url, ours.headers.raw, ours.content) == (theirs.method, theirs.url, theirs.headers.raw, theirs.content)
         assert ours.extensions == theirs.extensions
+
+
+def _recording_client(face: type, seen: list[tuple], cookie: bool) -> httpx.Client | httpx.AsyncClient:
+    """A client whose transport records each request as it arrives and answers the first with a cookie."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, str(request.url), request.headers.raw, request.content, request.extensions))
+        headers = {"content-type": "application/json"}
+        if cookie and len(seen) == 1:
+            headers["set-cookie"] = "affinity=node-7; Path=/"
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(json.dumps(OPENAI_REPLY).encode()))  # unread, as off a socket
+
+    mock = httpx.MockTransport(handle)
+    return httpx.Client(transport=mock, timeout=None) if face is SyncTransport else httpx.AsyncClient(transport=mock, timeout=None)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/v1/chat/completions", "http://team:s3cret@127.0.0.1:9/v1/chat/completions"])
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("face", [SyncTransport, AsyncTransport])
+def test_the_transport_receives_what_client_send_would_hand_it(face, stream, url):
+    """Our own clients hand requests to their transport directly (no ``client.send``): the
+    transport still receives exactly what ``send`` would give it — basic auth from a URL's
+    credentials, and the cookie a provider set, sent back on the next request — and the answer
+    reads the same."""
+    headers = {"content-type": "application/json", "authorization": "Bearer sk-test"}
+    body = b'{"model":"gpt-4o","messages":[]}'
+    ours: list[tuple] = []
+    theirs: list[tuple] = []
+    transport = face()
+    mine = _recording_client(face, ours, cookie=True)
+    plain = _recording_client(face, theirs, cookie=True)
+    effect = (Open if stream else Send)(HttpRequest("POST", url, headers, body), Timeouts(3.0, 30.0), None)
+
+    async def run_async() -> list[bytes]:
+        assert isinstance(transport, AsyncTransport) and isinstance(plain, httpx.AsyncClient)
+        transport._per_loop[asyncio.get_running_loop()] = {None: mine}  # type: ignore[dict-item]
+        answers = []
+        for _ in range(2):
+            got = await transport.perform(effect)
+            answers.append(b"".join([c async for c in got.chunks]) if stream else got.body)
+            response = await plain.send(transport.request(plain, effect.request, effect.timeouts))
+            assert response.json() == OPENAI_REPLY
+        return answers
+
+    if isinstance(transport, SyncTransport):
+        assert isinstance(plain, httpx.Client)
+        transport._own[None] = mine  # type: ignore[assignment]
+        answers = []
+        for _ in range(2):
+            got = transport.perform(effect)
+            answers.append(b"".join(got.chunks) if stream else got.body)
+            assert plain.send(transport.request(plain, effect.request, effect.timeouts)).json() == OPENAI_REPLY
+    else:
+        answers = asyncio.run(run_async())
+    assert [json.loads(a) for a in answers] == [OPENAI_REPLY, OPENAI_REPLY]
+    assert ours == theirs
+    first, second = ours
+    assert (b"Cookie", b"affinity=node-7") not in first[2] and (b"Cookie", b"affinity=node-7") in second[2]
+    if "s3cret" in url:
+        assert [value for name, value in second[2] if name.lower() == b"authorization"] == [b"Basic dGVhbTpzM2NyZXQ="]
