@@ -54,6 +54,13 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def paired(raw: Sequence[float], vv: Sequence[float]) -> float:
+    """The median over rounds of ``vv ÷ raw`` in the same round: the two sides of a round run back
+    to back, so a slow spell of the machine (single streams here run at one of two speeds for
+    minutes at a time) divides out, where a ratio of the two medians keeps it."""
+    return statistics.median(v / r for r, v in zip(raw, vv, strict=True))
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))

@@ -24,7 +24,7 @@ if __package__ in (None, ""):
 
 from benchmarks import imports, workloads  # noqa: E402
 from benchmarks import server as bench_server  # noqa: E402
-from benchmarks.report import machine, median, ms, percentile, rate, ratio, table, us  # noqa: E402
+from benchmarks.report import machine, median, ms, paired, percentile, rate, ratio, table, us  # noqa: E402
 
 OWN = {"__init__", "run", "server", "workloads", "imports", "report"}
 EXTRA_TIMEOUT = 120.0
@@ -282,6 +282,8 @@ def render(
                 ratio(vv_cps / raw_cps),
             ]
         )
+        stream_paired = 1 / paired(r.stream["raw"], r.stream["vv"])
+        detail_rows.append([f"{t} one stream, chunks/s vs raw, median of per-round ratios", "", "", ratio(stream_paired)])
         detail_rows.append([f"{t} time per chunk (1 / chunks/s)", us(1 / raw_cps), us(1 / vv_cps), ratio(raw_cps / vv_cps)])
         detail_rows.append([f"{t} stream, vv-llm's own cost per chunk", "", us(1 / vv_cps - 1 / raw_cps), ""])
         raw_cpu, vv_cpu = median(r.stream_cpu["raw"]), median(r.stream_cpu["vv"])
@@ -297,6 +299,8 @@ def render(
                 ratio(vv_bulk / raw_bulk),
             ]
         )
+        bulk_paired = 1 / paired(r.bulk["raw"], r.bulk["vv"])
+        detail_rows.append([f"{t} stream in 64 KiB pieces, chunks/s vs raw, median of per-round ratios", "", "", ratio(bulk_paired)])
         raw_bulk_cpu, vv_bulk_cpu = median(r.bulk_cpu["raw"]) / chunks, median(r.bulk_cpu["vv"]) / chunks
         detail_rows.append(
             [
@@ -325,6 +329,8 @@ def render(
         detail_rows.append(
             [f"{label}: wall time (median of {len(r.async_wall['vv'])})", ms(raw_wall), ms(vv_wall), ratio(vv_wall / raw_wall)]
         )
+        async_paired = paired(r.async_wall["raw"], r.async_wall["vv"])
+        detail_rows.append([f"{t} async: wall time vs raw, median of per-round ratios", "", "", ratio(async_paired)])
         detail_rows.append(
             [f"{t} async: chunks/s", rate(r.async_chunks / raw_wall), rate(r.async_chunks / vv_wall), ratio(raw_wall / vv_wall)]
         )
@@ -337,19 +343,31 @@ def render(
         budget_rows.append(
             [f"{t} per-call overhead (median latency vs raw)", ratio(vv_med / raw_med), "≤ 1.10×", status(vv_med / raw_med <= 1.1)]
         )
-        budget_rows.append(
-            [f"{t} stream consumption (chunks/s vs raw)", ratio(vv_cps / raw_cps), "≥ 0.90×", status(vv_cps / raw_cps >= 0.9)]
-        )
+        # Runs (streams, async rounds) are judged by their per-round ratios, as the shared harness
+        # judges its repeats; the ratio of the two sides' medians is in the detail table.
         budget_rows.append(
             [
-                f"{t} stream in 64 KiB pieces (chunks/s vs raw)",
-                ratio(vv_bulk / raw_bulk),
+                f"{t} stream consumption (chunks/s vs raw, per round; ratio of medians {ratio(vv_cps / raw_cps)})",
+                ratio(stream_paired),
                 "≥ 0.90×",
-                status(vv_bulk / raw_bulk >= 0.9),
+                status(stream_paired >= 0.9),
             ]
         )
         budget_rows.append(
-            [f"{t} async concurrency (wall time vs raw)", ratio(vv_wall / raw_wall), "≤ 1.10×", status(vv_wall / raw_wall <= 1.1)]
+            [
+                f"{t} stream in 64 KiB pieces (chunks/s vs raw, per round; ratio of medians {ratio(vv_bulk / raw_bulk)})",
+                ratio(bulk_paired),
+                "≥ 0.90×",
+                status(bulk_paired >= 0.9),
+            ]
+        )
+        budget_rows.append(
+            [
+                f"{t} async concurrency (wall time vs raw, per round; ratio of medians {ratio(vv_wall / raw_wall)})",
+                ratio(async_paired),
+                "≤ 1.10×",
+                status(async_paired <= 1.1),
+            ]
         )
         budget_rows.append(
             [
