@@ -6,10 +6,14 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from vv_llm.utilities.tokens.encodings import get_encoding
 from vv_llm.utilities.tokens.models import TokenizerInfo
+
+Text = TypeVar("Text")
+"""What a counter takes: a ``str``, or the pieces of one."""
 
 Counter = Callable[[str], int]
 
@@ -106,22 +110,22 @@ def _find_cut(text: str, at: int) -> int:
 
 def counter_for(info: TokenizerInfo) -> Counter:
     """``text → token count`` for ``info``'s tokenizer (estimates: o200k_base scaled, rounded up)."""
-    if info.tokenizer == "estimate":
-        base = counter_for_tokenizer("o200k_base")
-        percent = _percent(info)
-        return lambda text: scaled(base(text), percent)
-    return counter_for_tokenizer(info.tokenizer)
+    return _scaled_for(info, counter_for_tokenizer)
 
 
 def pieces_counter_for(info: TokenizerInfo) -> Callable[[Iterable[str]], int]:
     """``pieces → token count`` of the text the pieces make joined, counted without joining them
     (:func:`count_joined`): the same count as :func:`counter_for` gives the joined text."""
+    return _scaled_for(info, lambda name: partial(count_joined, _tokenizer(name)))
+
+
+def _scaled_for(info: TokenizerInfo, count_with: Callable[[str], Callable[[Text], int]]) -> Callable[[Text], int]:
+    """``count_with(tokenizer)`` for ``info``; for an estimate, o200k_base's count scaled."""
     if info.tokenizer == "estimate":
-        base = _tokenizer("o200k_base")
+        base = count_with("o200k_base")
         percent = _percent(info)
-        return lambda pieces: scaled(count_joined(base, pieces), percent)
-    tokenizer = _tokenizer(info.tokenizer)
-    return lambda pieces: count_joined(tokenizer, pieces)
+        return lambda text: scaled(base(text), percent)
+    return count_with(info.tokenizer)
 
 
 def _percent(info: TokenizerInfo) -> int:
