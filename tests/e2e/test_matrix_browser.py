@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from e2e_support import SCREENSHOTS, start_playground, stop_playground
-from test_playground_browser import _download, _go, _pick, _status, settle
+from test_playground_browser import _download, _go, _pick, _status, settle, wait_live_view_ended
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +64,15 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
         expect(page.get_by_text("Estimated cost: at most")).to_be_visible()
 
         page.get_by_role("button", name="Run 6 cells").click()
-        cells = watch_cells(page, 6)
-        settle(page)  # the live view hands over to the finished page
+        watch_cells(page, 6)
+        wait_live_view_ended(page, "matrix-stop")
         expect(page.locator(".st-key-matrix-grid")).to_have_count(1)
+        cells = page.evaluate(_CELLS)  # as the finished page shows them
         assert [_status(c) for c in cells] == ["Done"] * 6, cells
-        assert all("TTFT" in c and "tok/s" in c for c in cells)
+        assert all("TTFT" in c for c in cells), cells
+        # tok/s needs time between the first and last token: a client starved of CPU may read a
+        # whole answer at once, and then shows no rate (the rate is undefined, not a bug)
+        assert any("tok/s" in c for c in cells), cells
         expect(page.get_by_text("6 / 6 cells")).to_be_visible()
         expect(page.get_by_text("· done")).to_be_visible()
         grid = page.locator(".st-key-matrix-grid").inner_text()

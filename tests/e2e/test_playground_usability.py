@@ -170,6 +170,10 @@ def test_from_demo_to_a_first_real_endpoint_with_keyboard_runs_and_copy(page_fac
             stop_playground(playground)
 
 
+_NO_CARDS = "() => !document.querySelector(\"[class*='st-key-result-']\")"
+_THREE_CARDS = "() => document.querySelectorAll('.st-key-result-2').length === 1"
+
+
 def _retained_badges(cdp: Any) -> int:
     """Badge elements (live or detached) in a heap snapshot taken after forced garbage collection."""
     for _ in range(3):
@@ -198,12 +202,12 @@ def test_the_compare_tab_releases_each_runs_cards(page_factory: Any, tmp_path: P
         def run(i: int) -> None:
             if i:
                 page.locator(".st-key-new-button button").last.click()
+                page.wait_for_function(_NO_CARDS)  # the last run's cards are gone: any card is the next run's
             settle(page)
             page.locator(".st-key-prompt textarea").fill(f"Run {i}: explain RAG briefly")
             page.locator(".st-key-prompt textarea").press("Control+Enter")
-            page.locator(".st-key-result-2").wait_for()
+            page.wait_for_function(_THREE_CARDS)
             watch_columns(page, 3)
-            settle(page)
             page.wait_for_timeout(300)
 
         for i in range(3):
