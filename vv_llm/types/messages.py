@@ -271,14 +271,16 @@ _copy_text_fields = _TEXT_DELTA_FIELDS.copy
 
 
 def text_delta(content: str | None, raw_response: dict[str, Any] | None) -> ChatCompletionDeltaMessage:
-    """``stream_delta(None, content, None, None, None, None, raw_response)``, the same instance,
-    for the chunk most events are (a piece of text and nothing else), ~0.2 µs sooner."""
+    """``ChatCompletionDeltaMessage.model_construct(content=content, raw_response=raw_response)``,
+    the same instance, for the chunk most events are (a piece of text and nothing else), in a
+    third of the time."""
     delta = _object_new(ChatCompletionDeltaMessage)
     fields = _copy_text_fields()
     fields["content"] = content
     fields["raw_response"] = raw_response
     _set_dict(delta, fields)
-    _set_fields_set(delta, {"role", "content", "reasoning_content", "tool_calls", "finish_reason", "usage", "raw_response"})
+    # Two names fit a set's inline table; seven needed a table of their own (a malloc and a free).
+    _set_fields_set(delta, {"content", "raw_response"})
     _set_extra(delta, None)
     _set_private(delta, None)
     return delta

@@ -160,6 +160,29 @@ def test_framer_data_only_stream_in_large_pieces() -> None:
         assert parse(SSEFramer(), stream, list(range(size, len(stream), size))) == expected
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b"data: a\ndata: b",  # multi-line data among one-line ones
+        b"data: x\nid: 7",
+        b": a comment",
+        b"event: e\ndata: y",  # one event of the other shape
+        b"data: ",
+    ],
+)
+@pytest.mark.parametrize("shape", ["data", "event"])
+def test_framer_whole_reads_with_one_odd_event(odd: bytes, shape: str) -> None:
+    """A read of many events of one shape with one event that is not: the one-pass lanes must
+    notice it (their checks are a line-break scan and the matches' lengths) and give the parser's
+    events."""
+    one = (lambda i: f'data: {{"i":{i}}}'.encode()) if shape == "data" else (lambda i: f'event: e{i}\ndata: {{"i":{i}}}'.encode())
+    for at in (0, 1, 50, 99):
+        events = [one(i) for i in range(100)]
+        events.insert(at, odd)
+        stream = b"\n\n".join(events) + b"\n\n"
+        assert parse(SSEFramer(), stream, []) == parse(ReferenceParser(), stream, [])
+
+
 def test_one_event_per_read_fast_path() -> None:
     for parser in (SSEParser(), SSEFramer()):
         assert parser.feed(b'data: {"a":1}\n\n') == [(None, '{"a":1}')]

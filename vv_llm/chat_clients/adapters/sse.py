@@ -6,6 +6,7 @@ import json
 import json.scanner
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any
 
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, StreamDecoder
@@ -178,16 +179,19 @@ class SSEFramer:
     def _whole(self, head: bytes) -> list[tuple[str | None, str]]:
         """Events of ``head``: whole events separated by blank lines, the parser idle before it."""
         text = head.decode("utf-8", "replace")
-        if text.startswith("data: ") and text.count("\n") == 2 * text.count("\n\ndata: "):
-            # Every line break is in a separator (the separators cannot overlap): every event is
-            # one ``data: …`` line, as OpenAI-style streams send them. Their values, in one split.
-            return [(None, value) for value in text[6:].split("\n\ndata: ")]
-        if text.startswith("event: "):
+        if text.startswith("data: "):
+            # Every event one ``data: …`` line, as OpenAI-style streams send them, when no value
+            # holds a line break: their values, in one split. (The check scans with memchr:
+            # counting line breaks cost several times as much.)
+            values = text[6:].split("\n\ndata: ")
+            if "\n" not in "".join(values):
+                return [(None, value) for value in values]
+        elif text.startswith("event: "):
             # Every event ``event: …`` + ``data: …``, as Anthropic-style streams send them, in
-            # one regex pass. Each match holds 3 line breaks: when they are all of them, the
-            # matches cover the text (the first starts it; each ends at a line break or the end).
+            # one regex pass, when the matches tile the text: non-overlapping matches whose
+            # lengths (16 characters besides the two values) add up to all of it.
             pairs: list[tuple[str | None, str]] = _EVENT_AND_DATA.findall("\n\n" + text)
-            if text.count("\n") + 2 == 3 * len(pairs):
+            if len(text) + 2 == 16 * len(pairs) + len("".join(chain.from_iterable(pairs))):  # type: ignore[arg-type]
                 return pairs
         events: list[tuple[str | None, str]] = []
         append = events.append
@@ -310,11 +314,9 @@ class SSEEventDecoder(SSEStreamDecoder):
         return self._each(events) if events else ()
 
     def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
-        event_delta = self._event
-        for event, data in events:
-            delta = event_delta(event, data)
-            if delta is not None:
-                yield delta
+        # Lazy, and in C: no generator frame resumed per delta (~0.1 µs). filter(None) drops the
+        # events that give nothing; a delta is always true (models define no __bool__ or __len__).
+        return filter(None, starmap(self._event, events))
 
     def _event(self, event: str | None, data: str) -> ChatCompletionDeltaMessage | None:
         """The delta of one event (None: it carries nothing for the caller). Shape errors are
