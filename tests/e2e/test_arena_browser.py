@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import SCREENSHOTS, start_playground, stop_playground
+from e2e_support import SCREENSHOTS, app_log, start_playground, stop_playground
 from test_playground_browser import _download, _go, settle, watch_columns
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def test_blind_vote_reveals_names_then_ranks_and_exports_preferences(page_factor
         settle(page)
         page.wait_for_timeout(800)  # let the charts finish drawing before the picture
         page.screenshot(path=str(SCREENSHOTS / "leaderboard.png"))
-        log = playground.log_text()
+        log = app_log(playground)
         assert "Traceback" not in log and "WARNING" not in log, log
     finally:
         stop_playground(playground)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import SCREENSHOTS, start_playground, stop_playground
+from e2e_support import SCREENSHOTS, app_log, start_playground, stop_playground
 from test_playground_browser import _download, _go, _pick, _status, settle, wait_live_view_ended
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,7 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
 
         page.get_by_role("button", name="Run 6 cells").click()
         watch_cells(page, 6)
-        wait_live_view_ended(page, "matrix-stop")
+        wait_live_view_ended(page, "matrix-run-button", disabled=False)
         expect(page.locator(".st-key-matrix-grid")).to_have_count(1)
         cells = page.evaluate(_CELLS)  # as the finished page shows them
         assert [_status(c) for c in cells] == ["Done"] * 6, cells
@@ -113,7 +113,7 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
         assert sorted((r["matrix_row"], r["model"]) for r in rows) == [
             (str(i), m) for i in (1, 2, 3) for m in ("demo-fast", "demo-thinker")
         ]
-        log = playground.log_text()
+        log = app_log(playground)
         assert "Traceback" not in log and "WARNING" not in log, log
     finally:
         stop_playground(playground)
