@@ -171,7 +171,7 @@ def test_from_demo_to_a_first_real_endpoint_with_keyboard_runs_and_copy(page_fac
 
 
 _NO_CARDS = "() => !document.querySelector(\"[class*='st-key-result-']\")"
-_THREE_CARDS = "() => document.querySelectorAll('.st-key-result-2').length === 1"
+_NEW_RUN_CARDS = "() => document.querySelectorAll('.st-key-result-2').length === 1"
 
 
 def _retained_badges(cdp: Any) -> int:
@@ -206,7 +206,7 @@ def test_the_compare_tab_releases_each_runs_cards(page_factory: Any, tmp_path: P
             settle(page)
             page.locator(".st-key-prompt textarea").fill(f"Run {i}: explain RAG briefly")
             page.locator(".st-key-prompt textarea").press("Control+Enter")
-            page.wait_for_function(_THREE_CARDS)
+            page.wait_for_function(_NEW_RUN_CARDS)  # the new run's last card, drawn once
             watch_columns(page, 3)
             page.wait_for_timeout(300)
 

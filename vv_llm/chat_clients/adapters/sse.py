@@ -190,8 +190,8 @@ class SSEFramer:
             # Every event ``event: …`` + ``data: …``, as Anthropic-style streams send them, in
             # one regex pass, when the matches tile the text: non-overlapping matches whose
             # lengths (16 characters besides the two values) add up to all of it.
-            pairs: list[tuple[str | None, str]] = _EVENT_AND_DATA.findall("\n\n" + text)
-            if len(text) + 2 == 16 * len(pairs) + len("".join(chain.from_iterable(pairs))):  # type: ignore[arg-type]
+            pairs = _EVENT_AND_DATA.findall("\n\n" + text)  # [(event, data), ...]
+            if len(text) + 2 == 16 * len(pairs) + len("".join(chain.from_iterable(pairs))):
                 return pairs
         events: list[tuple[str | None, str]] = []
         append = events.append
