@@ -6,7 +6,7 @@ event (``event``, as ``benchmarks.server`` frames them: one HTTP chunk per event
 in-process, sync and async (an async generator of reads, as ``aiter_raw`` hands them over), by
 
 - the raw floor: httpx's own text and line decoders, ``json.loads`` per ``data:`` line, one lookup;
-- vv-llm: the adapter's stream decoder, the stream accumulator and one generator layer, as
+- vv-llm: the adapter's stream decoder (which adds up what it hands out) and one generator layer, as
   ``create_stream`` runs them per read.
 
 ``--reads 64k|event`` and ``--mode sync|async`` pick a subset (default: all four).
@@ -34,7 +34,6 @@ if __package__ in (None, ""):
 
 from httpx._decoders import LineDecoder, TextDecoder  # noqa: E402
 
-from vv_llm.chat_clients.accumulator import StreamAccumulator  # noqa: E402
 from vv_llm.chat_clients.adapters import adapter_for  # noqa: E402
 from vv_llm.settings import settings  # noqa: E402
 from vv_llm.types.enums import BackendType  # noqa: E402
@@ -135,14 +134,11 @@ async def _avv_side(reads: list[bytes], backend: BackendType) -> int:
     adapter = adapter_for(backend, settings.resolve(backend, "bench").endpoints[0])
 
     async def stream() -> AsyncIterator[Any]:
-        decoder = adapter.stream_decoder()
-        add = StreamAccumulator("bench").add
+        decoder = adapter.stream_decoder()  # it adds up what it hands out (the stream's message)
         async for read in _areads(reads):
             for delta in decoder.deltas(read):
-                add(delta)
                 yield delta
         for delta in decoder.close():
-            add(delta)
             yield delta
 
     n = 0
@@ -156,15 +152,10 @@ def vv_side(reads: list[bytes], backend: BackendType) -> int:
     adapter = adapter_for(backend, settings.resolve(backend, "bench").endpoints[0])
 
     def stream() -> Iterator[Any]:
-        decoder = adapter.stream_decoder()
-        add = StreamAccumulator("bench").add
+        decoder = adapter.stream_decoder()  # it adds up what it hands out (the stream's message)
         for read in reads:
-            for delta in decoder.deltas(read):
-                add(delta)
-                yield delta
-        for delta in decoder.close():
-            add(delta)
-            yield delta
+            yield from decoder.deltas(read)
+        yield from decoder.close()
 
     return sum(1 for delta in stream() if delta.content)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from vv_llm.chat_clients.adapters.base import StreamDecoder
 
 if TYPE_CHECKING:
+    from vv_llm.chat_clients.accumulator import StreamAccumulator
     from vv_llm.chat_clients.adapters.base import Adapter
     from vv_llm.errors import ProviderError
     from vv_llm.types.messages import ChatCompletionDeltaMessage
@@ -86,6 +87,10 @@ class SniffedStream(StreamDecoder):
     @property
     def done(self) -> bool:  # type: ignore[override]
         return self.decoder.done
+
+    @property
+    def acc(self) -> StreamAccumulator:  # type: ignore[override]
+        return self.decoder.acc
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         if len(self._sample) < SAMPLE_BYTES:

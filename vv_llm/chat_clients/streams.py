@@ -55,7 +55,7 @@ class _StreamState:
 
     def _start(self, opened: OpenedStream) -> StreamAccumulator:
         self._opened = opened
-        self._acc = StreamAccumulator(opened.adapter.endpoint.id)
+        self._acc = opened.decoder.acc  # the decoder adds each delta as it makes it
         return self._acc
 
     def _failure(self, error: BaseException) -> PartialStreamError:
@@ -115,24 +115,15 @@ class ChatStream(_StreamState):
     def _iterate(self) -> Iterator[ChatCompletionDeltaMessage]:
         opened = run_sync(self._engine.stream_plan(self._call), self._transport)
         acc = self._start(opened)
-        add = acc.add
         decoder = opened.decoder
         try:
-            for delta in opened.first:
-                add(delta)
-                yield delta
+            yield from opened.first
             if opened.opened.rest is not None:
-                for delta in opened.opened.rest:
-                    add(delta)
-                    yield delta
+                yield from opened.opened.rest
             if not decoder.done:
                 for data in opened.opened.chunks:
-                    for delta in decoder.deltas(data):
-                        add(delta)
-                        yield delta
-                for delta in decoder.close():
-                    add(delta)
-                    yield delta
+                    yield from decoder.deltas(data)
+                yield from decoder.close()
         except (httpx.HTTPError, ProviderError) as error:
             raise self._failure(error) from error
         finally:
@@ -179,23 +170,18 @@ class AsyncChatStream(_StreamState):
     async def _iterate(self) -> AsyncIterator[ChatCompletionDeltaMessage]:
         opened = await run_async(self._engine.stream_plan(self._call), self._transport)
         acc = self._start(opened)
-        add = acc.add
         decoder = opened.decoder
         try:
             for delta in opened.first:
-                add(delta)
                 yield delta
             if opened.opened.rest is not None:
                 for delta in opened.opened.rest:
-                    add(delta)
                     yield delta
             if not decoder.done:
                 async for data in opened.opened.chunks:
                     for delta in decoder.deltas(data):
-                        add(delta)
                         yield delta
                 for delta in decoder.close():
-                    add(delta)
                     yield delta
         except (httpx.HTTPError, ProviderError) as error:
             raise self._failure(error) from error

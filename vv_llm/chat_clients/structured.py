@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from vv_llm.chat_clients.accumulator import StreamAccumulator
 from vv_llm.chat_clients.adapters.base import StreamDecoder
 from vv_llm.chat_clients.schemas import strict_openai_schema, validation_errors
 from vv_llm.errors import InvalidRequestError, StructuredOutputError
@@ -285,13 +286,15 @@ class ToolAsContent(StreamDecoder):
     def __init__(self, decoder: StreamDecoder, plan: StructuredPlan):
         self._decoder = decoder
         self._plan = plan
+        self.acc = StreamAccumulator(decoder.acc.endpoint_id)
+        """The deltas as handed out (the wrapped decoder's ``acc`` holds them as the provider sent them)."""
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         deltas = [self._plan.delta(d) for d in self._decoder.feed(data)]
         self.done = self._decoder.done
-        return deltas
+        return self.acc.add_all(deltas)
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
         deltas = [self._plan.delta(d) for d in self._decoder.close()]
         self.done = self._decoder.done
-        return deltas
+        return self.acc.add_all(deltas)

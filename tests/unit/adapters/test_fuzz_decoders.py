@@ -1,5 +1,7 @@
 """Random, truncated and malformed provider bytes: the stream decoders and ``parse_response`` of
-every protocol raise only vv-llm's typed errors — never another exception type, never a hang."""
+every protocol raise only vv-llm's typed errors — never another exception type, never a hang —
+and what a decoder adds up as it goes (the stream's message, or its partial output) is exactly
+the deltas it handed out, added up."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vv_llm.chat_clients.accumulator import StreamAccumulator
 from vv_llm.chat_clients.adapters import adapter_for
 from vv_llm.chat_clients.adapters.base import HttpResponse
 from vv_llm.errors import VVLLMError
@@ -95,14 +98,22 @@ SSE_ADAPTERS = ["openai", "deepseek-think-tags", "anthropic", "gemini"]
 
 
 def run_decoder(adapter: Any, pieces: list[bytes]) -> None:
+    """Feed ``pieces`` as a stream does (each delta taken as it is handed out), up to the end or
+    a typed error; then the decoder's sum must be the sum of what it handed out."""
     decoder = adapter.stream_decoder()
+    handed_out = []
     with no_hang():
         try:
             for piece in pieces:
-                decoder.feed(piece)
-            decoder.close()
+                handed_out.extend(decoder.deltas(piece))
+            handed_out.extend(decoder.close())
         except VVLLMError:
             pass
+    expected = StreamAccumulator(adapter.endpoint.id)
+    for delta in handed_out:
+        expected.add(delta)
+    assert decoder.acc.chunks == expected.chunks == len(handed_out)
+    assert decoder.acc.message() == expected.message()
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -203,3 +214,19 @@ def test_error_responses_are_typed(name, status, body, retry_after):
     error = adapter.error_from_response(HttpResponse(status, headers, body))
     assert isinstance(error, VVLLMError) and error.status == status
     str(error), repr(error)
+
+
+@pytest.mark.parametrize(
+    ("name", "chunk"),
+    [
+        ("openai", {"id": 7, "model": [], "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}),
+        ("gemini", {"responseId": {}, "modelVersion": [], "candidates": [{"content": {"role": "model", "parts": [{"text": "Hi"}]}}]}),
+    ],
+)
+def test_a_chunk_naming_its_id_or_model_with_a_non_string_keeps_the_text(name, chunk):
+    # Found by the sum check above: the message could not be built (a pydantic ValidationError
+    # from stream.message, and from the partial output of a failed stream).
+    decoder = ADAPTERS[name].stream_decoder()
+    assert [d.content for d in decoder.deltas(sse([(None, json.dumps(chunk))]))] == ["Hi"]
+    message = decoder.acc.message()
+    assert (message.content, message.id, message.model) == ("Hi", None, None)

@@ -42,7 +42,6 @@ from vv_llm.types.messages import (
     FunctionCallDelta,
     ToolCallDelta,
     stream_delta,
-    text_delta,
 )
 
 if TYPE_CHECKING:
@@ -236,31 +235,35 @@ class AnthropicStreamDecoder(SSEEventDecoder):
             if kind == "content_block_delta":
                 delta = payload.get("delta") or {}
                 if delta.get("type") == "text_delta":  # most events
-                    return text_delta(delta.get("text"), payload)
-                return self._block_delta(payload, delta)
-            if kind == "content_block_start":
-                return self._block_start(payload)
-            if kind == "content_block_stop":
-                return self._block_stop(payload)
-            if kind == "message_start":
-                message = payload.get("message") or {}
-                self._merge_usage(message.get("usage"))
-                return ChatCompletionDeltaMessage.model_construct(role="assistant", raw_response=message)
-            if kind == "message_delta":
-                self._merge_usage(payload.get("usage"))
-                return ChatCompletionDeltaMessage.model_construct(
-                    finish_reason=finish_reason((payload.get("delta") or {}).get("stop_reason")),
-                    usage=usage_from_anthropic(self._usage),
-                    provider_content=list(self._provider) or None,
-                    raw_response=payload,
-                )
-            if kind == "message_stop":
-                self.done = True
-            elif kind == "error":
-                raise adapter.stream_error(payload)
-            return None  # ping and event types added later carry nothing for us
+                    return self.acc.text(delta.get("text"), payload)
+                return self._added(self._block_delta(payload, delta))
+            return self._added(self._other_event(kind, payload))
         except SHAPE_ERRORS as exc:
             raise adapter.shape_error(exc) from None
+
+    def _other_event(self, kind: str | None, payload: dict[str, Any]) -> ChatCompletionDeltaMessage | None:
+        """The delta of an event other than a content block's delta."""
+        if kind == "content_block_start":
+            return self._block_start(payload)
+        if kind == "content_block_stop":
+            return self._block_stop(payload)
+        if kind == "message_start":
+            message = payload.get("message") or {}
+            self._merge_usage(message.get("usage"))
+            return ChatCompletionDeltaMessage.model_construct(role="assistant", raw_response=message)
+        if kind == "message_delta":
+            self._merge_usage(payload.get("usage"))
+            return ChatCompletionDeltaMessage.model_construct(
+                finish_reason=finish_reason((payload.get("delta") or {}).get("stop_reason")),
+                usage=usage_from_anthropic(self._usage),
+                provider_content=list(self._provider) or None,
+                raw_response=payload,
+            )
+        if kind == "message_stop":
+            self.done = True
+        elif kind == "error":
+            raise self._adapter.stream_error(payload)
+        return None  # ping and event types added later carry nothing for us
 
     def _merge_usage(self, usage: Any) -> None:
         if isinstance(usage, dict):

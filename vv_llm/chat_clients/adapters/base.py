@@ -26,6 +26,7 @@ from vv_llm.errors import (
 from vv_llm.types.effects import HttpRequest, HttpResponse  # defined with the effects that carry them; adapters import them from here
 
 if TYPE_CHECKING:
+    from vv_llm.chat_clients.accumulator import StreamAccumulator
     from vv_llm.settings.store import ResolvedEndpoint
     from vv_llm.types.enums import BackendType
     from vv_llm.types.messages import ChatCompletionDeltaMessage, ChatCompletionMessage
@@ -59,17 +60,22 @@ class CallParams:
 
 
 class StreamDecoder(ABC):
-    """Turns a provider's streamed bytes into deltas. One per stream."""
+    """Turns a provider's streamed bytes into deltas, and adds each one it hands out to ``acc``
+    as it makes it. One per stream (one per attempt: a failover starts a new decoder, and sum)."""
 
     done: bool = False
     """True once the provider signalled the normal end of the stream."""
 
+    acc: StreamAccumulator
+    """Every delta handed out so far (by ``feed``, ``deltas`` or ``close``), added up: the
+    stream's message, or its partial output when it fails."""
+
     @abstractmethod
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
-        """Consume the next bytes; return the deltas they complete."""
+        """Consume the next bytes; return the deltas they complete (added to ``acc``)."""
 
     def close(self) -> list[ChatCompletionDeltaMessage]:
-        """The connection ended; flush anything buffered."""
+        """The connection ended; flush anything buffered (added to ``acc``)."""
         return []
 
     def deltas(self, data: bytes) -> Iterable[ChatCompletionDeltaMessage]:

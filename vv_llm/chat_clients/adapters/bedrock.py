@@ -15,6 +15,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from vv_llm.chat_clients.accumulator import StreamAccumulator
 from vv_llm.chat_clients.adapters.anthropic_messages import claude_option_fate, thinking_on
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, Adapter, CallParams, HttpRequest, HttpResponse, OptionFate, StreamDecoder, dumps
 from vv_llm.chat_clients.adapters.bedrock_converse import (
@@ -290,7 +291,7 @@ _MAX_FRAME = 16 + 128 * 1024 + 24 * 1024 * 1024  # botocore's header and payload
 class ConverseStreamDecoder(StreamDecoder):
     """ConverseStream event-stream frames → deltas (finished by the ``metadata`` event)."""
 
-    __slots__ = ("_adapter", "_blocks", "_buffer", "_held", "_provider", "_tools", "done")
+    __slots__ = ("_adapter", "_blocks", "_buffer", "_held", "_provider", "_tools", "acc", "done")
 
     def __init__(self, adapter: BedrockAdapter):
         from botocore.eventstream import EventStreamBuffer
@@ -304,6 +305,7 @@ class ConverseStreamDecoder(StreamDecoder):
         self._provider: list[dict[str, Any]] = []
         self._tools = 0
         self.done = False
+        self.acc = StreamAccumulator(adapter.endpoint.id)
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         from botocore.eventstream import ParserError
@@ -331,7 +333,7 @@ class ConverseStreamDecoder(StreamDecoder):
             raise self._adapter.parse_error(f"malformed event-stream frame: {exc}") from None
         except SHAPE_ERRORS as exc:
             raise self._adapter.shape_error(exc) from None
-        return deltas
+        return self.acc.add_all(deltas)
 
     def _event(self, headers: dict[str, Any], payload: bytes) -> list[ChatCompletionDeltaMessage]:
         message_type = headers.get(":message-type")

@@ -17,7 +17,6 @@ from vv_llm.types.messages import (
     ToolCallDelta,
     Usage,
     stream_delta,
-    text_delta,
 )
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
@@ -257,8 +256,10 @@ class OpenAIStreamDecoder(SSEEventDecoder):
             usage = chunk.get("usage")
             if not choices:
                 if usage:
-                    return ChatCompletionDeltaMessage.model_construct(
-                        usage=usage_from_openai(usage, adapter.reasoning_in_completion), raw_response=chunk
+                    return self._added(
+                        ChatCompletionDeltaMessage.model_construct(
+                            usage=usage_from_openai(usage, adapter.reasoning_in_completion), raw_response=chunk
+                        )
                     )
                 return None
             choice = choices[0]
@@ -270,7 +271,7 @@ class OpenAIStreamDecoder(SSEEventDecoder):
             think = self._think
             if len(delta) == 1 and content is not None:  # most chunks: a piece of text and nothing else
                 if finish_reason is None and not usage and (think is None or not content):
-                    return text_delta(content, chunk)
+                    return self.acc.text(content, chunk)
                 role = reasoning = calls = None
             else:
                 role = delta.get("role")
@@ -282,14 +283,16 @@ class OpenAIStreamDecoder(SSEEventDecoder):
                 content = content or None
                 if think.settled:
                     self._think = None  # past the think block: content passes through as it is
-            return stream_delta(
-                role,
-                content,
-                reasoning,
-                _tool_call_deltas(calls) if calls else None,
-                finish_reason,
-                usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
-                chunk,
+            return self._added(
+                stream_delta(
+                    role,
+                    content,
+                    reasoning,
+                    _tool_call_deltas(calls) if calls else None,
+                    finish_reason,
+                    usage_from_openai(usage, adapter.reasoning_in_completion) if usage else None,
+                    chunk,
+                )
             )
         except SHAPE_ERRORS as exc:
             raise adapter.shape_error(exc) from None

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any
 
+from vv_llm.chat_clients.accumulator import StreamAccumulator
 from vv_llm.chat_clients.adapters.base import SHAPE_ERRORS, StreamDecoder
 
 if TYPE_CHECKING:
@@ -220,12 +221,13 @@ class SSEStreamDecoder(StreamDecoder):
     at once (``_decode``), or one event at a time (:class:`SSEEventDecoder`); anything of an
     unexpected shape becomes the adapter's ResponseParseError."""
 
-    __slots__ = ("_adapter", "_sse", "done")
+    __slots__ = ("_adapter", "_sse", "acc", "done")
 
     def __init__(self, adapter: Adapter):
         self._adapter = adapter
         self._sse = SSEFramer()
         self.done = False
+        self.acc = StreamAccumulator(adapter.endpoint.id)
 
     def feed(self, data: bytes) -> list[ChatCompletionDeltaMessage]:
         return list(self.deltas(data))
@@ -244,14 +246,14 @@ class SSEStreamDecoder(StreamDecoder):
             raise self._adapter.parse_error(str(exc)) from None
         deltas = list(self._each(events))
         try:
-            return deltas + self._flush()
+            return deltas + self.acc.add_all(self._flush())
         except SHAPE_ERRORS as exc:
             raise self._adapter.shape_error(exc) from None
 
     def _each(self, events: list[tuple[str | None, str]]) -> Iterator[ChatCompletionDeltaMessage]:
-        """The deltas of ``events``."""
+        """The deltas of ``events``, added."""
         try:
-            return iter(self._decode(events))
+            return iter(self.acc.add_all(self._decode(events)))
         except SHAPE_ERRORS as exc:
             raise self._adapter.shape_error(exc) from None
 
@@ -259,7 +261,7 @@ class SSEStreamDecoder(StreamDecoder):
         raise NotImplementedError
 
     def _flush(self) -> list[ChatCompletionDeltaMessage]:
-        """Deltas still held back when the stream ends."""
+        """Deltas still held back when the stream ends (added by :meth:`close`)."""
         return []
 
     def _event_object(self, data: str) -> dict[str, Any]:
@@ -293,7 +295,9 @@ class SSEStreamDecoder(StreamDecoder):
 
 
 class SSEEventDecoder(SSEStreamDecoder):
-    """An SSE decoder whose every event gives at most one delta, ``_event(event, data)``.
+    """An SSE decoder whose every event gives at most one delta, ``_event(event, data)``, which
+    adds it as it makes it: a plain text chunk as ``self.acc.text(content, raw)``, any other as
+    ``self._added(delta)`` (no call per delta around ``_event``: most deltas are text).
 
     Events are decoded one at a time, each when its delta is asked for (a read that carries a
     whole stream never holds all of it decoded). A read of one event, as providers write them,
@@ -319,6 +323,12 @@ class SSEEventDecoder(SSEStreamDecoder):
         return filter(None, starmap(self._event, events))
 
     def _event(self, event: str | None, data: str) -> ChatCompletionDeltaMessage | None:
-        """The delta of one event (None: it carries nothing for the caller). Shape errors are
-        mapped to the adapter's ResponseParseError here (``adapter.shape_error``)."""
+        """The delta of one event, added to ``acc`` (None: it carries nothing for the caller).
+        Shape errors are mapped to the adapter's ResponseParseError here (``adapter.shape_error``)."""
         raise NotImplementedError
+
+    def _added(self, delta: ChatCompletionDeltaMessage | None) -> ChatCompletionDeltaMessage | None:
+        """``delta``, added to ``acc`` (None passes through)."""
+        if delta is not None:
+            self.acc.add(delta)
+        return delta
