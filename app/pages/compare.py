@@ -298,9 +298,9 @@ if conversation is not None and conversation.current is not None:
 
         @st.fragment(run_every=LIVE_REFRESH)
         def _live() -> None:
-            _show_results(live)
             if not live.running:
-                st.rerun()
+                st.rerun()  # the page draws the finished run (buttons and all), once
+            _show_results(live)
 
         _live()
     else:

@@ -492,9 +492,9 @@ if shown is not None:
 
         @st.fragment(run_every=LIVE_REFRESH)
         def _live() -> None:
-            _show(watched)
             if not watched.running:
-                st.rerun()
+                st.rerun()  # the page draws the finished run (buttons and all), once
+            _show(watched)
 
         _live()
     else:
