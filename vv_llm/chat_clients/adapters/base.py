@@ -61,7 +61,7 @@ class CallParams:
 
 class StreamDecoder(ABC):
     """Turns a provider's streamed bytes into deltas, and adds each one it hands out to ``acc``
-    as it makes it. One per stream (one per attempt: a failover starts a new decoder, and sum)."""
+    as it makes it. One per attempt at a stream: a failover's new decoder starts a new sum."""
 
     done: bool = False
     """True once the provider signalled the normal end of the stream."""
