@@ -179,10 +179,12 @@ class _Requests:
         layers (~60-130 µs a call: more than all of vv-llm's own work). None for a client the caller
         gave, one holding cookies, or a URL with credentials in it (``send`` makes them basic auth):
         those go through ``send``. Not done either: httpx's INFO log line per request (which would
-        show a URL's query) and ``response.elapsed``."""
-        if client is self._given or client.cookies or request.url.userinfo:
+        show a URL's query) and ``response.elapsed``. The transport is found by httpx's own
+        (private) ``_transport_for_url``: an httpx without it sends everything through ``send``."""
+        route = getattr(client, "_transport_for_url", None)
+        if route is None or client is self._given or client.cookies or request.url.userinfo:
             return None
-        return client._transport_for_url(request.url)
+        return route(request.url)
 
     def send(self, client: httpx.Client, request: httpx.Request, stream: bool = False) -> httpx.Response:
         """``client.send(request, stream=stream)``, directly on its transport where that is the same."""
