@@ -24,11 +24,12 @@ from app.compare.runner import CompareRun
 from app.settings.scrub import scrubbed_column, scrubbed_messages
 from app.ui import history_notice, judge
 from app.ui import results as results_ui
-from app.ui.common import demo_notice, header, settings_problem
+from app.ui.common import demo_notice, header, settings_problem, shown_value
 from app.ui.diff import render_diff_picker
 
 MIN_MODELS, MAX_MODELS = 1, 6
 LIVE_REFRESH = 0.3  # seconds between redraws while streams run
+EXAMPLE_TOOLS_JSON = json.dumps(EXAMPLE_TOOLS, indent=2)
 
 ctx: AppContext = context()
 demo = ctx.settings.demo
@@ -39,11 +40,6 @@ state = st.session_state
 
 def _param_key(kind: str, ref: str) -> str:
     return f"param-{kind}::{ref}"
-
-
-def _unset_default(key: str) -> dict[str, Any]:
-    """``value=None`` for a new widget; nothing when Session State already holds its value."""
-    return {} if key in state else {"value": None}
 
 
 def _params(refs: list[str]) -> list[ColumnParams]:
@@ -90,7 +86,7 @@ def _start_turn() -> None:
     tools: list[dict[str, Any]] = []
     if state.get("tools_on"):
         try:
-            tools = parse_tools(state.get("tools_json") or "")
+            tools = parse_tools(state.get("tools_json", EXAMPLE_TOOLS_JSON) or "")
         except ValueError as exc:
             state["compare_error"] = str(exc)
             return
@@ -139,7 +135,6 @@ selection = initial_selection(options, state.get("compare_models"), had_real=sta
 if selection is not None and not (state.get("conversation") and state["conversation"].running):
     state["compare_models"] = selection
 state["compare_had_real"] = any(not o.demo for o in options)
-state.setdefault("tools_json", json.dumps(EXAMPLE_TOOLS, indent=2))
 
 conversation: Conversation | None = state.get("conversation")
 locked = bool(conversation and conversation.turns and conversation.refs == state["compare_models"])
@@ -183,14 +178,21 @@ with st.container(border=True, key="compare-setup"):
     if locked:
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
     with st.expander("System prompt, tools and images", icon=":material/tune:"):
-        st.text_area("System prompt", key="system_prompt", height=80, placeholder="You are a helpful assistant.")
+        st.text_area(
+            "System prompt",
+            key="system_prompt",
+            value=shown_value("system_prompt", ""),
+            height=80,
+            placeholder="You are a helpful assistant.",
+        )
         st.toggle(
             "Offer tools to the models",
             key="tools_on",
+            value=shown_value("tools_on", False),
             help="OpenAI-format tool definitions. Tool calls are shown, never executed: type a result under a call to send it with the follow-up.",
         )
         if state.get("tools_on"):
-            st.text_area("Tools (JSON)", key="tools_json", height=180)
+            st.text_area("Tools (JSON)", key="tools_json", value=shown_value("tools_json", EXAMPLE_TOOLS_JSON), height=180)
         st.file_uploader(
             "Images (sent with the next prompt)",
             type=["png", "jpg", "jpeg", "webp", "gif"],
@@ -217,7 +219,7 @@ with st.container(border=True, key="compare-setup"):
                         step=0.1,
                         key=_param_key("temperature", ref),
                         placeholder="model default",
-                        **_unset_default(_param_key("temperature", ref)),
+                        value=shown_value(_param_key("temperature", ref)),
                     )
                     st.number_input(
                         "Max output tokens",
@@ -226,7 +228,7 @@ with st.container(border=True, key="compare-setup"):
                         step=256,
                         key=_param_key("max_tokens", ref),
                         placeholder="model default",
-                        **_unset_default(_param_key("max_tokens", ref)),
+                        value=shown_value(_param_key("max_tokens", ref)),
                     )
                     st.radio(
                         "Thinking",

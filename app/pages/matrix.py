@@ -37,7 +37,7 @@ from app.compare.prompt_sets import (
 )
 from app.history.matrix_store import MatrixStore, matrix_store
 from app.ui import matrix as matrix_ui
-from app.ui.common import demo_notice, header, md_escape, settings_problem
+from app.ui.common import demo_notice, header, md_escape, settings_problem, shown_value
 from vv_llm.settings import settings
 
 BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
@@ -45,6 +45,7 @@ BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray
 
 LIVE_REFRESH = 0.5  # seconds between redraws while a matrix runs
 PAGE_ROWS = 25
+DEFAULT_MAX_TOKENS = 512
 STATUSES = ["done", "partial", "error", "stopped", "streaming", "waiting", "running"]
 
 ctx: AppContext = context()
@@ -166,7 +167,7 @@ def _spec(rows: list[dict[str, str]]) -> MatrixSpec:
         columns=list(state.get("set_columns") or [PLAIN_COLUMN]),
         system_prompt=state.get("set_system") or "",
         temperature=state.get("matrix_temperature"),
-        max_tokens=state.get("matrix_max_tokens"),
+        max_tokens=state.get("matrix_max_tokens", DEFAULT_MAX_TOKENS),
         concurrency=int(state.get("matrix_concurrency") or default_concurrency()),
         name=state.get("set_name") or "",
         prompt_set_id=state.get("set_id"),
@@ -272,8 +273,6 @@ if opening:
 if "matrix_models" not in state:
     demo_refs = [o.ref for o in options if o.demo][:2]
     state["matrix_models"] = demo_refs or [o.ref for o in options if o.configured][:2]
-state.setdefault("matrix_concurrency", default_concurrency())
-state.setdefault("matrix_max_tokens", 512)
 if "set_columns" not in state:
     _reset_editor([], _columns(state.get("set_template") or "") or [PLAIN_COLUMN])
 
@@ -293,17 +292,25 @@ with st.container(border=True, key="matrix-set"):
             st.write("Delete this prompt set?")
             st.button("Yes, delete", type="primary", on_click=_delete_set, key="set-delete")
         st.button("New set", icon=":material/add:", on_click=_new_set, key="set-new")
-    st.text_input("Name", key="set_name", placeholder="e.g. Capitals quiz")
+    st.text_input("Name", key="set_name", value=shown_value("set_name", ""), placeholder="e.g. Capitals quiz")
     st.text_area(
         "Prompt template",
         key="set_template",
+        value=shown_value("set_template", ""),
         height=90,
         on_change=_template_changed,
         placeholder="Explain {{topic}} to a {{audience}} in two sentences.   (leave empty: each row is a whole prompt)",
         help="Each {{name}} is a variable: the table below gets one column per variable, one row per prompt.",
     )
     with st.expander("System prompt", icon=":material/tune:"):
-        st.text_area("System prompt", key="set_system", height=70, label_visibility="collapsed", placeholder="You are a helpful assistant.")
+        st.text_area(
+            "System prompt",
+            key="set_system",
+            value=shown_value("set_system", ""),
+            height=70,
+            label_visibility="collapsed",
+            placeholder="You are a helpful assistant.",
+        )
     columns: list[str] = list(state.get("set_columns") or [PLAIN_COLUMN])
     st.file_uploader(
         "Upload prompts: CSV (a header row names the variables), JSONL (one object per line) or text (one prompt per line)",
@@ -369,10 +376,22 @@ with st.container(border=True, key="matrix-setup"):
     )
     c1, c2, c3, c4 = st.columns(4)
     c1.number_input(
-        "Max output tokens", min_value=1, max_value=1_000_000, step=128, key="matrix_max_tokens", help="Bounds the cost estimate too."
+        "Max output tokens",
+        min_value=1,
+        max_value=1_000_000,
+        step=128,
+        key="matrix_max_tokens",
+        value=shown_value("matrix_max_tokens", DEFAULT_MAX_TOKENS),
+        help="Bounds the cost estimate too.",
     )
     c2.number_input(
-        "Temperature", min_value=0.0, max_value=2.0, step=0.1, key="matrix_temperature", value=None, placeholder="model default"
+        "Temperature",
+        min_value=0.0,
+        max_value=2.0,
+        step=0.1,
+        key="matrix_temperature",
+        value=shown_value("matrix_temperature"),
+        placeholder="model default",
     )
     c3.number_input(
         "Concurrency (per model)",
@@ -380,9 +399,18 @@ with st.container(border=True, key="matrix-setup"):
         max_value=MAX_CONCURRENCY,
         step=1,
         key="matrix_concurrency",
+        value=shown_value("matrix_concurrency", default_concurrency()),
         help="At most this many cells of each model in flight at once (default `VV_LLM_MATRIX_CONCURRENCY` or 4). Each endpoint's own RPM/TPM limits still apply.",
     )
-    c4.number_input("Budget (USD)", min_value=0.0, step=0.5, format="%.4f", key="matrix_budget", value=None, placeholder="no budget")
+    c4.number_input(
+        "Budget (USD)",
+        min_value=0.0,
+        step=0.5,
+        format="%.4f",
+        key="matrix_budget",
+        value=shown_value("matrix_budget"),
+        placeholder="no budget",
+    )
     spec = _spec(rows)
     guess = None
     if spec.models and rows and not problems:

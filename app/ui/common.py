@@ -1,13 +1,26 @@
-"""Small shared pieces: page header, demo notice, Markdown escaping of our own labels."""
+"""Small shared pieces: page header, demo notice, Markdown escaping of our own labels, widget defaults."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import streamlit as st
 
 from app.bootstrap import AppContext
 from app.formatting import home_relative
+
+
+def shown_value(key: str, default: Any = None) -> Any:
+    """The ``value=`` for a keyed input widget: what it holds now, else ``default``.
+
+    The widget's element default then always equals its current value. A browser that mounts the
+    widget without the latest value (a rerun interrupting the run that drew it, as happens under
+    load) would otherwise fall back to the widget's own default, ``min_value`` for a number: the
+    matrix once sent every cell with a max output tokens of 1 that way.
+    """
+    return st.session_state.get(key, default)
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
 

@@ -70,6 +70,7 @@ def test_upload_a_csv_run_the_matrix_diff_two_answers_and_export_it(page_factory
         cells = page.evaluate(_CELLS)  # as the finished page shows them
         assert [_status(c) for c in cells] == ["Done"] * 6, cells
         assert all("TTFT" in c for c in cells), cells
+        assert all("Answer (" in c and " out 0 " not in c for c in cells), cells  # every cell has its answer
         # tok/s needs time between the first and last token: a client starved of CPU may read a
         # whole answer at once, and then shows no rate (the rate is undefined, not a bug)
         assert any("tok/s" in c for c in cells), cells

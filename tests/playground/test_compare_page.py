@@ -180,6 +180,11 @@ def test_per_column_parameters_reach_the_request(app: Any) -> None:
     fast, thinker = at.session_state["conversation"].current.run.requests
     assert fast.options == {"temperature": 0.2}
     assert thinker.options == {"max_tokens": 300, "thinking": True}
+    # a browser that remounts these inputs (a rerun interrupting the run that drew them) falls back
+    # to the element's default: that is the value set, not min_value (temperature 0, max tokens 1)
+    assert at.number_input(key="param-temperature::local/demo-fast").proto.default == 0.2
+    assert at.number_input(key="param-max_tokens::local/demo-thinker").proto.default == 300
+    assert not at.number_input(key="param-max_tokens::local/demo-fast").proto.default  # unset: model default
 
 
 def test_model_output_html_is_shown_as_text_not_rendered(app: Any) -> None:

@@ -258,3 +258,19 @@ def test_a_set_is_saved_by_name_reopened_edited_and_deleted_on_the_page(app: Any
     at.button(key="set-delete").click().run()
     assert any("Deleted the prompt set" in t for t in texts(at.success))
     assert at.selectbox(key="set_choice").options == ["—"]
+
+
+def test_a_browser_that_redraws_the_settings_falls_back_to_their_current_values(app: Any) -> None:
+    """Under load a rerun can interrupt the run that drew a widget; the browser then mounts it at
+    the element's default and sends that back. Each setting's default is its current value, so that
+    is what comes back: not ``min_value`` (a max output tokens of 1 once reached every cell)."""
+    at = _page(app)
+    assert at.number_input(key="matrix_max_tokens").proto.default == 512  # a fresh page: the default of 512, not min_value 1
+    at.number_input(key="matrix_max_tokens").set_value(2048).run()
+    at.number_input(key="matrix_concurrency").set_value(2).run()
+    at.number_input(key="matrix_budget").set_value(0.25).run()
+    at.text_area(key="set_system").set_value("Answer in French.").run()
+    assert at.number_input(key="matrix_max_tokens").proto.default == 2048
+    assert at.number_input(key="matrix_concurrency").proto.default == 2
+    assert at.number_input(key="matrix_budget").proto.default == 0.25
+    assert at.text_area(key="set_system").proto.default == "Answer in French."
