@@ -29,6 +29,7 @@ from app.ui.diff import render_diff_picker
 
 MIN_MODELS, MAX_MODELS = 1, 6
 LIVE_REFRESH = 0.3  # seconds between redraws while streams run
+THINKING = ["auto", "on", "off"]
 EXAMPLE_TOOLS_JSON = json.dumps(EXAMPLE_TOOLS, indent=2)
 
 ctx: AppContext = context()
@@ -40,6 +41,11 @@ state = st.session_state
 
 def _param_key(kind: str, ref: str) -> str:
     return f"param-{kind}::{ref}"
+
+
+def _thinking_index(ref: str) -> int:
+    value = shown_value(_param_key("thinking", ref), "auto")
+    return THINKING.index(value) if value in THINKING else 0
 
 
 def _params(refs: list[str]) -> list[ColumnParams]:
@@ -168,6 +174,7 @@ with st.container(border=True, key="compare-setup"):
             "Models",
             choices,
             key="compare_models",
+            default=shown_value("compare_models", []),
             format_func=_label,
             max_selections=MAX_MODELS,
             placeholder=f"Choose {MIN_MODELS}–{MAX_MODELS} models",
@@ -232,8 +239,9 @@ with st.container(border=True, key="compare-setup"):
                     )
                     st.radio(
                         "Thinking",
-                        ["auto", "on", "off"],
+                        THINKING,
                         key=_param_key("thinking", ref),
+                        index=_thinking_index(ref),
                         horizontal=True,
                         help="auto sends nothing (the model's default); on/off asks reasoning models to think or not.",
                     )

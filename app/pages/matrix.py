@@ -371,6 +371,7 @@ with st.container(border=True, key="matrix-setup"):
         "Models",
         choices,
         key="matrix_models",
+        default=shown_value("matrix_models", []),
         format_func=lambda ref: by_ref[ref].label if ref in by_ref else f"{ref} · unavailable",
         placeholder="Choose the models (one matrix column each)",
     )

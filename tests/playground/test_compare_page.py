@@ -185,6 +185,9 @@ def test_per_column_parameters_reach_the_request(app: Any) -> None:
     assert at.number_input(key="param-temperature::local/demo-fast").proto.default == 0.2
     assert at.number_input(key="param-max_tokens::local/demo-thinker").proto.default == 300
     assert not at.number_input(key="param-max_tokens::local/demo-fast").proto.default  # unset: model default
+    assert at.radio(key="param-thinking::local/demo-thinker").proto.default == 1  # "on"
+    models = at.multiselect(key="compare_models")
+    assert len(models.proto.default) == 2 and list(models.proto.default) == list(models.indices)
 
 
 def test_model_output_html_is_shown_as_text_not_rendered(app: Any) -> None:
