@@ -24,7 +24,7 @@ from app.compare.runner import CompareRun
 from app.settings.scrub import scrubbed_column, scrubbed_messages
 from app.ui import history_notice, judge
 from app.ui import results as results_ui
-from app.ui.common import demo_notice, header, settings_problem, shown_value
+from app.ui.common import demo_notice, header, settings_problem, shown_value, system_prompt_area
 from app.ui.diff import render_diff_picker
 
 MIN_MODELS, MAX_MODELS = 1, 6
@@ -185,13 +185,7 @@ with st.container(border=True, key="compare-setup"):
     if locked:
         st.caption("Follow-ups continue each column's own conversation; changing the models starts a new comparison.")
     with st.expander("System prompt, tools and images", icon=":material/tune:"):
-        st.text_area(
-            "System prompt",
-            key="system_prompt",
-            value=shown_value("system_prompt", ""),
-            height=80,
-            placeholder="You are a helpful assistant.",
-        )
+        system_prompt_area("system_prompt", height=80)
         st.toggle(
             "Offer tools to the models",
             key="tools_on",

@@ -37,7 +37,7 @@ from app.compare.prompt_sets import (
 )
 from app.history.matrix_store import MatrixStore, matrix_store
 from app.ui import matrix as matrix_ui
-from app.ui.common import demo_notice, header, md_escape, settings_problem, shown_value
+from app.ui.common import demo_notice, header, md_escape, settings_problem, shown_value, system_prompt_area
 from vv_llm.settings import settings
 
 BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
@@ -303,14 +303,7 @@ with st.container(border=True, key="matrix-set"):
         help="Each {{name}} is a variable: the table below gets one column per variable, one row per prompt.",
     )
     with st.expander("System prompt", icon=":material/tune:"):
-        st.text_area(
-            "System prompt",
-            key="set_system",
-            value=shown_value("set_system", ""),
-            height=70,
-            label_visibility="collapsed",
-            placeholder="You are a helpful assistant.",
-        )
+        system_prompt_area("set_system", height=70, show_label=False)
     columns: list[str] = list(state.get("set_columns") or [PLAIN_COLUMN])
     st.file_uploader(
         "Upload prompts: CSV (a header row names the variables), JSONL (one object per line) or text (one prompt per line)",

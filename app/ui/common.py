@@ -22,6 +22,18 @@ def shown_value(key: str, default: Any = None) -> Any:
     return st.session_state.get(key, default)
 
 
+def system_prompt_area(key: str, *, height: int, show_label: bool = True) -> None:
+    """The system prompt's text area (its value kept as :func:`shown_value` keeps it)."""
+    st.text_area(
+        "System prompt",
+        key=key,
+        value=shown_value(key, ""),
+        height=height,
+        label_visibility="visible" if show_label else "collapsed",
+        placeholder="You are a helpful assistant.",
+    )
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
 
 
