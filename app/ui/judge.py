@@ -67,19 +67,15 @@ def names_hidden(conversation: Conversation | None) -> bool:
 
 
 def keep_hidden_widgets(hidden: bool, keys: Sequence[str]) -> None:
-    """Keep the values of widgets left out while names are hidden, and show them again after.
+    """Keep the values of widgets left out while names are hidden.
 
-    Streamlit forgets the value of a widget that is not drawn, and a widget drawn again shows its
-    default unless its value was set in that run: so the values are re-set while hidden and once more
-    in the first run that draws the widgets again.
+    Streamlit forgets the value of a widget that is not drawn, so the values are re-set while
+    hidden; drawn again, each widget shows its value (it takes it as its default: ``shown_value``).
     """
     if hidden:
-        state["judge_hid_widgets"] = True
-    elif not state.pop("judge_hid_widgets", False):
-        return
-    for key in keys:
-        if key in state:
-            state[key] = state[key]
+        for key in keys:
+            if key in state:
+                state[key] = state[key]
 
 
 @dataclass
